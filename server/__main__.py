@@ -1,0 +1,101 @@
+"""Command line: ``python -m server`` serves; ``python -m server token --sub NAME`` mints a token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import tornado.httpserver
+
+from server.app import build_services, make_app, shutdown, start_background
+from server.auth import mint_token
+from server.config import Settings
+from server.errors import ConfigError
+
+log = logging.getLogger("server")
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m server", description="Job server for case analyses")
+    parser.add_argument("--port", type=int, help="listen port (default $PORT or 8000)")
+    parser.add_argument("--processes", type=int, default=1, help="must be 1: jobs live in this process's memory")
+    commands = parser.add_subparsers(dest="command")
+    token = commands.add_parser("token", help="mint a bearer token signed with JWT_SECRET")
+    token.add_argument("--sub", required=True, help="user id (the token's sub claim)")
+    token.add_argument("--admin", action="store_true", help="give the token the admin role")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    return parser.parse_args(argv)
+
+
+def _check_single_process(args: argparse.Namespace) -> None:
+    wanted = max(args.processes, int(os.environ.get("WEB_CONCURRENCY", "1") or "1"))
+    if wanted != 1:
+        raise ConfigError("The in-memory job store serves one process only: with --processes/WEB_CONCURRENCY > 1 "
+                          "a job created in one process would be invisible to polls answered by another. "
+                          "Unset WEB_CONCURRENCY (or set it to 1) and scale with more dynos behind sticky routing.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script and ``python -m server``; returns the exit status."""
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env(os.environ)
+        if args.command == "token":
+            if settings.auth.ephemeral:
+                raise ConfigError("Set JWT_SECRET (>= 32 bytes) to mint tokens the server will accept")
+            print(mint_token(settings.auth, args.sub, admin=args.admin, ttl_seconds=args.ttl))
+            return 0
+        _check_single_process(args)
+    except (ConfigError, ValueError) as problem:
+        print(f"configuration error: {problem}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings, args.port or settings.port))
+    return 0
+
+
+async def serve(settings: Settings, port: int) -> None:
+    """Run the server until SIGTERM/SIGINT, then shut down gracefully (a second signal exits at once)."""
+    services = build_services(settings)
+    app = make_app(services)
+    http = tornado.httpserver.HTTPServer(app, xheaders=True)
+    http.listen(port, settings.host)
+    start_background(services)
+    log.info("listening on http://%s:%d (%s)", settings.host, port, "production" if settings.production else "dev")
+    if settings.auth.ephemeral:
+        _print_dev_tokens(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _on_signal, stop)
+    await stop.wait()
+    log.info("shutting down: no new jobs; waiting for running jobs")
+    services.runner.stop_accepting()
+    await shutdown(services, services.settings.jobs.shutdown_grace_seconds)
+    http.stop()
+    await http.close_all_connections()
+    log.info("shutdown complete")
+
+
+def _on_signal(stop: asyncio.Event) -> None:
+    if stop.is_set():
+        log.warning("second signal: exiting now")
+        os._exit(1)
+    stop.set()
+
+
+def _print_dev_tokens(settings: Settings) -> None:
+    user = mint_token(settings.auth, "dev-user", ttl_seconds=86400)
+    admin = mint_token(settings.auth, "dev-admin", admin=True, ttl_seconds=86400)
+    print("\n=== DEVELOPMENT ONLY: ephemeral JWT secret; these tokens die with this process ===\n"
+          f"user  (dev-user):  {user}\nadmin (dev-admin): {admin}\n"
+          "=== set JWT_SECRET (>= 32 bytes) and APP_ENV=production for real use ===\n", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

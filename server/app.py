@@ -1,0 +1,66 @@
+"""Builds the ``Services`` and the Tornado ``Application``; the route table lives here."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import tornado.web
+
+from server.config import Settings
+from server.health import HealthHandler, ReadyHandler
+from server.jobs.handlers import JobCancelHandler, JobHandler, JobListHandler
+from server.jobs.retention import Sweeper
+from server.jobs.runner import JobRunner
+from server.jobs.store import MemoryJobStore
+from server.services import Services
+from server.web import NotFoundHandler
+
+UUID_PATTERN = r"([^/]+)"  # validated by the handler so a bad id gets a clear 400, not a bare 404
+STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
+
+
+def build_services(settings: Settings) -> Services:
+    """Create the store and runner from ``settings`` (no I/O, no tasks started)."""
+    jobs = settings.jobs
+    store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
+    runner = JobRunner(store, concurrency=jobs.concurrency, concurrency_by_type=jobs.concurrency_by_type,
+                       timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
+    return Services(settings=settings, store=store, runner=runner)
+
+
+def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
+    """The route table: (pattern, handler class, initialize kwargs)."""
+    api = {"services": services}
+    return [
+        (r"/healthz", HealthHandler, api),
+        (r"/readyz", ReadyHandler, api),
+        (r"/jobs", JobListHandler, api),
+        (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
+        (rf"/jobs/{UUID_PATTERN}/cancel", JobCancelHandler, api),
+    ]
+
+
+def make_app(services: Services) -> tornado.web.Application:
+    """The Application for ``services``; unknown routes answer a JSON 404."""
+    return tornado.web.Application(
+        routes(services),
+        default_handler_class=NotFoundHandler,
+        default_handler_args={"services": services},
+        static_path=STATIC_DIR,
+    )
+
+
+def start_background(services: Services) -> None:
+    """Start the periodic work of a running server (the retention sweep) on the current IOLoop."""
+    sweeper = Sweeper(services.store, services.settings.jobs.sweep_interval_seconds)
+    sweeper.start()
+    services.extras["sweeper"] = sweeper
+
+
+async def shutdown(services: Services, grace_seconds: float = 0.0) -> None:
+    """Stop background work and the runner; every unfinished job ends in a terminal state."""
+    sweeper = services.extras.pop("sweeper", None)
+    if sweeper is not None:
+        sweeper.stop()
+    await services.runner.shutdown(grace_seconds)

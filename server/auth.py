@@ -1,0 +1,96 @@
+"""Bearer-token verification with PyJWT; pure functions, no I/O.
+
+Rules: RFC 6750 (bearer tokens, ``WWW-Authenticate``), RFC 7519 (JWT claims), RFC 8725
+(JWT best practices: the accepted algorithms come from configuration, never from the token).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from server.config import AuthSettings
+from server.errors import Unauthenticated
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: ``user_id`` from the ``sub`` claim; ``is_admin`` from the role claim."""
+
+    user_id: str
+    is_admin: bool = False
+
+
+def bearer_token(authorization: str | None) -> str:
+    """Extract the token from an ``Authorization: Bearer <token>`` header value.
+
+    Raises:
+        Unauthenticated: header missing or not a bearer credential.
+    """
+    if not authorization:
+        raise Unauthenticated("Missing bearer token: send 'Authorization: Bearer <token>'")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def _claim(claims: dict[str, Any], path: str) -> Any:
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def verify_token(settings: AuthSettings, token: str) -> Principal:
+    """Verify a JWT and return its principal.
+
+    Checks the signature with the configured key and algorithms only, requires ``exp`` and
+    ``sub``, checks ``aud``/``iss`` exactly when configured, with ``leeway_seconds`` of skew.
+
+    Raises:
+        Unauthenticated: any failure; the detail names the kind of failure, never the token.
+    """
+    options = {"require": ["exp", "sub"] + (["aud"] if settings.audience else []) + (["iss"] if settings.issuer else [])}
+    try:
+        claims = jwt.decode(
+            token, settings.key, algorithms=list(settings.algorithms), audience=settings.audience,
+            issuer=settings.issuer, leeway=settings.leeway_seconds, options=options,  # type: ignore[arg-type]
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("Token has expired") from None
+    except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
+        raise Unauthenticated("Token was issued for another audience or issuer") from None
+    except jwt.MissingRequiredClaimError as missing:
+        raise Unauthenticated(f"Token lacks the required '{missing.claim}' claim") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("Token is malformed or its signature is invalid") from None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise Unauthenticated("Token 'sub' claim must be a non-empty string")
+    roles = {_claim(claims, path) for path in settings.role_claims}
+    return Principal(user_id=subject, is_admin=any(role in settings.admin_roles for role in roles if isinstance(role, str)))
+
+
+def mint_token(settings: AuthSettings, subject: str, *, admin: bool = False, ttl_seconds: int = 3600) -> str:
+    """Sign an HS256 token for ``subject`` with the configured secret (dev and scripts).
+
+    Returns the compact JWT. Raises ``ValueError`` when the server verifies with a public key
+    (it cannot sign: mint those tokens with your identity provider).
+    """
+    if settings.algorithms != ("HS256",):
+        raise ValueError("tokens can only be minted with an HS256 JWT_SECRET")
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": subject, "iat": now, "exp": now + ttl_seconds}
+    if admin:
+        claims["role"] = settings.admin_roles[0]
+    if settings.audience:
+        claims["aud"] = settings.audience
+    if settings.issuer:
+        claims["iss"] = settings.issuer
+    return jwt.encode(claims, settings.key, algorithm="HS256")

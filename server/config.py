@@ -1,0 +1,179 @@
+"""Settings read from the environment, validated once at start-up.
+
+``Settings.from_env(os.environ)`` returns one frozen object or raises ``ConfigError`` with a
+message naming the variable and what it expects. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from server.errors import ConfigError
+
+_MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits)
+_ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and <= {maximum}" if maximum is not None else ""
+        raise ConfigError(f"{name} must be >= {minimum}{upper}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > minimum:
+        raise ConfigError(f"{name} must be > {minimum}, got {value}")
+    return value
+
+
+def _csv(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How bearer tokens are verified.
+
+    Attributes:
+        key: HS256 shared secret, or PEM public key for RS256/ES256.
+        algorithms: the accepted ``alg`` values, fixed here, never taken from the token.
+        audience / issuer: checked exactly when set (``aud`` / ``iss`` claims).
+        leeway_seconds: clock skew allowed on ``exp``/``nbf``/``iat``.
+        role_claim: dotted path of the role claim (``role`` or Supabase's ``app_metadata.role``).
+        admin_roles: role values that make a user admin.
+        ephemeral: True when the secret was generated at start-up (dev mode only).
+    """
+
+    key: str
+    algorithms: tuple[str, ...]
+    audience: str | None = None
+    issuer: str | None = None
+    leeway_seconds: int = 10
+    role_claims: tuple[str, ...] = ("role", "app_metadata.role")
+    admin_roles: tuple[str, ...] = ("admin",)
+    ephemeral: bool = False
+
+
+def _auth_from_env(env: Mapping[str, str], production: bool) -> AuthSettings:
+    secret = env.get("JWT_SECRET", "")
+    public_key = env.get("JWT_PUBLIC_KEY", "")
+    common = dict(
+        audience=env.get("JWT_AUDIENCE") or None,
+        issuer=env.get("JWT_ISSUER") or None,
+        leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 10, maximum=300),
+        role_claims=_csv(env, "JWT_ROLE_CLAIM", ("role", "app_metadata.role")),
+        admin_roles=_csv(env, "ADMIN_ROLES", ("admin",)),
+    )
+    if secret and public_key:
+        raise ConfigError("Set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256 PEM), not both")
+    if public_key:
+        if "BEGIN PUBLIC KEY" not in public_key:
+            raise ConfigError("JWT_PUBLIC_KEY must be a PEM public key ('-----BEGIN PUBLIC KEY-----')")
+        algorithms = _csv(env, "JWT_ALGORITHMS", _ASYMMETRIC_ALGORITHMS)
+        if not set(algorithms) <= set(_ASYMMETRIC_ALGORITHMS):
+            raise ConfigError(f"JWT_ALGORITHMS must be among {', '.join(_ASYMMETRIC_ALGORITHMS)} with JWT_PUBLIC_KEY")
+        return AuthSettings(key=public_key, algorithms=algorithms, **common)  # type: ignore[arg-type]
+    if secret:
+        if len(secret.encode()) < _MIN_SECRET_BYTES:
+            raise ConfigError(f"JWT_SECRET must be at least {_MIN_SECRET_BYTES} bytes; generate one with "
+                              "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+        return AuthSettings(key=secret, algorithms=("HS256",), **common)  # type: ignore[arg-type]
+    if production:
+        raise ConfigError("APP_ENV=production needs JWT_SECRET (>= 32 bytes) or JWT_PUBLIC_KEY (PEM)")
+    return AuthSettings(key=secrets.token_urlsafe(48), algorithms=("HS256",), ephemeral=True, **common)  # type: ignore[arg-type]
+
+
+def _concurrency_overrides(env: Mapping[str, str]) -> dict[str, int]:
+    """``JOB_CONCURRENCY_<JOB_TYPE>=N`` overrides the per-type concurrency (e.g. JOB_CONCURRENCY_CALL_ANALYSIS=2)."""
+    prefix = "JOB_CONCURRENCY_"
+    return {
+        name[len(prefix):].lower(): _int(env, name, 1, minimum=1)
+        for name in env
+        if name.startswith(prefix) and len(name) > len(prefix)
+    }
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """Job engine limits. Units: seconds and counts."""
+
+    ttl_seconds: int = 86400
+    sweep_interval_seconds: float = 60.0
+    max_stored_jobs: int = 100_000
+    concurrency: int = 4
+    concurrency_by_type: dict[str, int] = field(default_factory=dict)
+    timeout_seconds: float = 600.0
+    max_active_per_user: int = 10
+    shutdown_grace_seconds: float = 25.0
+
+
+def _jobs_from_env(env: Mapping[str, str]) -> JobSettings:
+    return JobSettings(
+        ttl_seconds=_int(env, "JOB_TTL_SECONDS", 86400, minimum=1),
+        sweep_interval_seconds=_float(env, "JOB_SWEEP_INTERVAL_SECONDS", 60.0),
+        max_stored_jobs=_int(env, "MAX_STORED_JOBS", 100_000, minimum=1),
+        concurrency=_int(env, "JOB_CONCURRENCY", 4, minimum=1),
+        concurrency_by_type=_concurrency_overrides(env),
+        timeout_seconds=_float(env, "JOB_TIMEOUT_SECONDS", 600.0),
+        max_active_per_user=_int(env, "MAX_ACTIVE_JOBS_PER_USER", 10, minimum=1),
+        shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, minimum=-0.001),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the server. Build with ``Settings.from_env``; tests may build it directly."""
+
+    auth: AuthSettings
+    jobs: JobSettings = field(default_factory=JobSettings)
+    production: bool = False
+    host: str = "0.0.0.0"
+    port: int = 8000
+
+    @property
+    def dev_mode(self) -> bool:
+        """True outside production: dev tokens printed, demo data seeded, offline analyzer allowed."""
+        return not self.production
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read and validate every variable.
+
+        Args:
+            env: the environment (``os.environ``) or a test's dict.
+        Returns:
+            Settings.
+        Raises:
+            ConfigError: naming the variable and what it expects.
+        """
+        app_env = env.get("APP_ENV", "development").strip().lower()
+        if app_env not in ("development", "production", "test"):
+            raise ConfigError(f"APP_ENV must be development, test or production, got {app_env!r}")
+        production = app_env == "production"
+        return cls(
+            auth=_auth_from_env(env, production),
+            jobs=_jobs_from_env(env),
+            production=production,
+            host=env.get("HOST", "0.0.0.0"),
+            port=_int(env, "PORT", 8000, minimum=1, maximum=65535),
+        )

@@ -1,0 +1,126 @@
+"""The job record, its statuses and its public JSON view (the seed's shape plus additive fields)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from server.clock import iso_utc
+
+
+class JobStatus(str, enum.Enum):
+    """The seed's four statuses; no other value is ever exposed (JOB_QUEUE_API.md, "Job Statuses")."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for ``completed`` and ``failed``: the job will never change again."""
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.PENDING: frozenset({JobStatus.PENDING, JobStatus.RUNNING, JobStatus.FAILED}),
+    JobStatus.RUNNING: frozenset({JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED}),
+    JobStatus.COMPLETED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One job as the store keeps it (an immutable snapshot; the store replaces it on change).
+
+    ``params`` is the job function's private input and never leaves the server. ``result_json``
+    holds the result already serialised (compact JSON text), so a poll does not re-encode it and a
+    stored job costs little memory. ``seq`` is the store-wide change sequence of the last change;
+    ``number`` the store-wide creation sequence (list order and pagination).
+    """
+
+    job_id: str
+    job_type: str
+    owner_id: str
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    params: dict[str, Any] = field(default_factory=dict)
+    status: JobStatus = JobStatus.PENDING
+    result_json: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    progress: int = 0
+    progress_message: str = ""
+    queue_position: int | None = None
+    version: int = 1
+    seq: int = 0
+    number: int = 0
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job is ``completed`` or ``failed``."""
+        return self.status.is_terminal
+
+    @property
+    def case_id(self) -> str | None:
+        """The case the job works on, when its metadata names one."""
+        value = self.metadata.get("case_id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def etag(self) -> str:
+        """Strong ETag from id and version (RFC 9110 §8.8.3); cheap, no body hashing."""
+        return f'"{self.job_id}.{self.version}"'
+
+
+def job_json(job: Job) -> str:
+    """Serialise the public view of a job as JSON text.
+
+    The seed's fields (``job_id, job_type, status, metadata, result, error, created_at,
+    started_at, completed_at, progress, progress_message``) plus ``version``, ``updated_at``,
+    ``error_code`` and ``queue_position``. ``params`` never appears. The stored result text is
+    spliced in as-is instead of being decoded and encoded again.
+    """
+    head = json.dumps(
+        {
+            "job_id": job.job_id,
+            "job_type": job.job_type,
+            "status": job.status.value,
+            "metadata": job.metadata,
+            "error": job.error,
+            "error_code": job.error_code,
+            "created_at": iso_utc(job.created_at),
+            "started_at": iso_utc(job.started_at),
+            "completed_at": iso_utc(job.completed_at),
+            "updated_at": iso_utc(job.updated_at),
+            "progress": job.progress,
+            "progress_message": job.progress_message,
+            "queue_position": job.queue_position,
+            "version": job.version,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return f'{head[:-1]},"result":{job.result_json or "null"}}}'
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    """Return the public view as a dict (for callers that embed it in a larger document)."""
+    view: dict[str, Any] = json.loads(job_json(job))
+    return view
+
+
+def encode_result(result: Any) -> str:
+    """Serialise a job result to compact JSON text (kept as text in the store).
+
+    Raises:
+        TypeError, ValueError: the result is not JSON-serialisable (NaN included).
+    """
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -1,0 +1,31 @@
+"""The ``Services`` object: everything handlers need, built once per Application."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.config import Settings
+from server.jobs.runner import JobRunner
+from server.jobs.store import JobStore
+
+
+@dataclass
+class Services:
+    """One per Application; reaches handlers through ``initialize(services=...)``.
+
+    Attributes:
+        settings: validated settings.
+        store: the job store.
+        runner: the job runner.
+        started_at: Unix time (seconds) the services were built; ids minted before it belong
+            to an earlier run of the server.
+        extras: services added by feature modules (cases repository, providers, waiters...).
+    """
+
+    settings: Settings
+    store: JobStore
+    runner: JobRunner
+    started_at: float = field(default_factory=time.time)
+    extras: dict[str, Any] = field(default_factory=dict)

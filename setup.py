@@ -1,0 +1,29 @@
+"""Packaging for the case-analysis job server."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="case-job-server",
+    version="0.1.0",
+    description="Tornado job server for long-running LLM analyses of legal case material",
+    python_requires=">=3.10",
+    packages=find_packages(include=["server", "server.*"]),
+    install_requires=[
+        "tornado>=6.4.1,<7",
+        "PyJWT[crypto]>=2.10.1,<3",  # 2.10.0 accepted a partial issuer match (CVE-2024-53861)
+        "pydantic>=2.7,<3",
+        "uuid6>=2024.7.10",  # UUIDv7 (RFC 9562) before Python 3.14's uuid.uuid7
+        "openai>=1.66,<4",
+        "anthropic>=0.49,<3",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-tornado==0.8.1",
+            # pytest-tornado 0.8.1 imports pkg_resources, which setuptools 82 removed.
+            "setuptools<82",
+            "pytest-timeout>=2.3",
+        ],
+    },
+    entry_points={"console_scripts": ["case-job-server=server.__main__:main"]},
+)

@@ -1,0 +1,89 @@
+"""Shared fixtures: a real Tornado server per test (pytest-tornado) with its own Services.
+
+``api`` is a small client that sends bearer tokens and never raises on HTTP errors, so tests
+assert status and body themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+
+from server.app import make_app
+from server.auth import mint_token
+from server.config import AuthSettings, JobSettings, Settings
+from server.services import Services
+
+TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings with a fixed HS256 secret and small, fast limits."""
+    return Settings(auth=AuthSettings(key=TEST_SECRET, algorithms=("HS256",)),
+                    jobs=JobSettings(timeout_seconds=30, concurrency=4))
+
+
+@pytest.fixture
+def services(settings: Settings) -> Services:
+    from server.app import build_services
+
+    return build_services(settings)
+
+
+@pytest.fixture
+def app(services: Services):
+    return make_app(services)
+
+
+@dataclass
+class Reply:
+    """An HTTP reply: ``status``, ``headers``, raw ``body`` and ``json`` (None when empty)."""
+
+    status: int
+    headers: Any
+    body: bytes
+    json: Any = field(default=None)
+
+
+@dataclass
+class Api:
+    """Test client against the pytest-tornado server."""
+
+    base_url: str
+    settings: Settings
+
+    def token(self, user: str = "alice", admin: bool = False) -> str:
+        return mint_token(self.settings.auth, user, admin=admin)
+
+    async def request(self, method: str, path: str, *, user: str | None = "alice", admin: bool = False,
+                      body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30) -> Reply:
+        all_headers = dict(headers or {})
+        if user is not None:
+            all_headers.setdefault("Authorization", f"Bearer {self.token(user, admin)}")
+        raw = body
+        if body is not None and not isinstance(body, (bytes, str)):
+            raw = json.dumps(body)
+            all_headers.setdefault("Content-Type", "application/json")
+        if raw is None and method in ("POST", "PUT"):
+            raw = b""
+        response: HTTPResponse = await AsyncHTTPClient().fetch(
+            self.base_url + path, method=method, body=raw, headers=all_headers, raise_error=False,
+            request_timeout=timeout, allow_nonstandard_methods=True)
+        parsed = json.loads(response.body) if response.body else None
+        return Reply(response.code, response.headers, response.body, parsed)
+
+    async def get(self, path: str, **kwargs: Any) -> Reply:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> Reply:
+        return await self.request("POST", path, **kwargs)
+
+
+@pytest.fixture
+def api(base_url: str, settings: Settings, http_server) -> Api:
+    return Api(base_url, settings)

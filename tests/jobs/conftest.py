@@ -1,0 +1,72 @@
+"""Job types for engine tests: each is a real registered job function driven by the test."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from server.jobs.errors import JobFailed
+from server.jobs.runner import JobContext
+from server.services import Services
+
+
+class Gates:
+    """Named asyncio events a ``gated`` job waits on, so a test decides when a job may finish."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def event(self, name: str) -> asyncio.Event:
+        return self._events.setdefault(name, asyncio.Event())
+
+    def open(self, name: str) -> None:
+        self.event(name).set()
+
+
+@pytest.fixture
+def gates() -> Gates:
+    return Gates()
+
+
+@pytest.fixture
+def services(services: Services, gates: Gates) -> Services:
+    """The app's services with test job types registered."""
+
+    async def echo(ctx: JobContext) -> dict[str, Any]:
+        await ctx.progress(50, "Halfway")
+        return {"echo": ctx.params.get("value"), "case_id": ctx.metadata.get("case_id")}
+
+    async def gated(ctx: JobContext) -> dict[str, Any]:
+        await ctx.progress(10, "Waiting at the gate")
+        await gates.event(ctx.params["gate"]).wait()
+        return {"gate": ctx.params["gate"]}
+
+    async def failing(ctx: JobContext) -> dict[str, Any]:
+        raise JobFailed("rate_limited", "The analysis service is busy. Please try again later.")
+
+    async def crashing(ctx: JobContext) -> dict[str, Any]:
+        raise RuntimeError("secret-token-123 and patient Moshe Cohen")  # must never reach a client
+
+    async def sleeping(ctx: JobContext) -> dict[str, Any]:
+        await asyncio.sleep(ctx.params.get("seconds", 60))
+        return {"slept": True}
+
+    runner = services.runner
+    runner.register("echo", echo)
+    runner.register("gated", gated, concurrency=1)
+    runner.register("failing", failing)
+    runner.register("crashing", crashing)
+    runner.register("sleeping", sleeping)
+    return services
+
+
+async def settle(condition, timeout: float = 5.0) -> None:
+    """Yield to the IOLoop until ``condition()`` is true (event-driven tests, no fixed sleeps)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
