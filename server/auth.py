@@ -56,7 +56,8 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
     Raises:
         Unauthenticated: any failure; the detail names the kind of failure, never the token.
     """
-    options = {"require": ["exp", "sub"] + (["aud"] if settings.audience else []) + (["iss"] if settings.issuer else [])}
+    required = ["exp", "sub"] + (["aud"] if settings.audience else []) + (["iss"] if settings.issuer else [])
+    options = {"require": required}
     try:
         claims = jwt.decode(
             token, settings.key, algorithms=list(settings.algorithms), audience=settings.audience,
@@ -74,7 +75,8 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
     if not isinstance(subject, str) or not subject:
         raise Unauthenticated("Token 'sub' claim must be a non-empty string")
     roles = {_claim(claims, path) for path in settings.role_claims}
-    return Principal(user_id=subject, is_admin=any(role in settings.admin_roles for role in roles if isinstance(role, str)))
+    is_admin = any(role in settings.admin_roles for role in roles if isinstance(role, str))
+    return Principal(user_id=subject, is_admin=is_admin)
 
 
 def mint_token(settings: AuthSettings, subject: str, *, admin: bool = False, ttl_seconds: int = 3600) -> str:

@@ -13,8 +13,18 @@ import tornado.web
 
 from server.auth import Principal, bearer_token, verify_token
 from server.errors import (
-    Conflict, DomainError, Forbidden, Gone, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests,
-    Unauthenticated, Unavailable, Unprocessable, UnsupportedMediaType,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+    Unprocessable,
+    UnsupportedMediaType,
 )
 from server.services import Services
 
