@@ -1,0 +1,39 @@
+"""Settings validation: a bad value stops start-up with a message naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.config import Settings
+from server.errors import ConfigError
+
+GOOD_SECRET = "x" * 32
+
+
+def test_defaults_in_dev_make_an_ephemeral_secret():
+    settings = Settings.from_env({})
+    assert settings.auth.ephemeral and settings.dev_mode and len(settings.auth.key) >= 32
+    assert settings.jobs.ttl_seconds == 86400 and settings.jobs.concurrency == 4
+    assert settings.jobs.timeout_seconds == 600 and settings.jobs.max_stored_jobs == 100_000
+
+
+@pytest.mark.parametrize("env,variable", [
+    ({"JWT_SECRET": "short"}, "JWT_SECRET"),
+    ({"APP_ENV": "production"}, "JWT_SECRET"),
+    ({"APP_ENV": "staging"}, "APP_ENV"),
+    ({"JOB_TTL_SECONDS": "a day"}, "JOB_TTL_SECONDS"),
+    ({"JOB_CONCURRENCY": "0"}, "JOB_CONCURRENCY"),
+    ({"JOB_TIMEOUT_SECONDS": "-1"}, "JOB_TIMEOUT_SECONDS"),
+    ({"PORT": "70000"}, "PORT"),
+    ({"JWT_PUBLIC_KEY": "not a pem"}, "JWT_PUBLIC_KEY"),
+])
+def test_bad_value_names_the_variable(env, variable):
+    with pytest.raises(ConfigError) as problem:
+        Settings.from_env(env)
+    assert variable in str(problem.value)
+
+
+def test_per_type_concurrency_override():
+    settings = Settings.from_env({"JWT_SECRET": GOOD_SECRET, "JOB_CONCURRENCY_CALL_ANALYSIS": "2"})
+    assert settings.jobs.concurrency_by_type == {"call_analysis": 2}
+    assert not settings.auth.ephemeral
