@@ -18,7 +18,7 @@ setup(
     ],
     extras_require={
         "test": [
-            "pytest>=8",
+            "pytest>=8,<10",  # pytest 10 drops the old-style hooks pytest-tornado 0.8.1 uses
             "pytest-tornado==0.8.1",
             # pytest-tornado 0.8.1 imports pkg_resources, which setuptools 82 removed.
             "setuptools<82",

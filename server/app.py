@@ -9,10 +9,11 @@ import tornado.web
 
 from server.config import Settings
 from server.health import HealthHandler, ReadyHandler
-from server.jobs.handlers import JobCancelHandler, JobHandler, JobListHandler
+from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
 from server.jobs.retention import Sweeper
 from server.jobs.runner import JobRunner
 from server.jobs.store import MemoryJobStore
+from server.jobs.waiters import Waiters
 from server.services import Services
 from server.web import NotFoundHandler
 
@@ -26,7 +27,8 @@ def build_services(settings: Settings) -> Services:
     store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
     runner = JobRunner(store, concurrency=jobs.concurrency, concurrency_by_type=jobs.concurrency_by_type,
                        timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
-    return Services(settings=settings, store=store, runner=runner)
+    waiters = Waiters(store, max_per_user=settings.push.max_per_user, max_total=settings.push.max_total)
+    return Services(settings=settings, store=store, runner=runner, waiters=waiters)
 
 
 def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
@@ -38,6 +40,7 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
         (r"/jobs", JobListHandler, api),
         (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
         (rf"/jobs/{UUID_PATTERN}/cancel", JobCancelHandler, api),
+        (rf"/jobs/{UUID_PATTERN}/events", JobEventsHandler, api),
     ]
 
 
@@ -59,8 +62,13 @@ def start_background(services: Services) -> None:
 
 
 async def shutdown(services: Services, grace_seconds: float = 0.0) -> None:
-    """Stop background work and the runner; every unfinished job ends in a terminal state."""
+    """Stop background work and the runner; every unfinished job ends in a terminal state.
+
+    Open long-polls and event streams answer at once with the current state.
+    """
+    services.waiters.release_all()
     sweeper = services.extras.pop("sweeper", None)
     if sweeper is not None:
         sweeper.stop()
     await services.runner.shutdown(grace_seconds)
+    services.waiters.release_all()  # the interrupted jobs' final states have been sent

@@ -141,11 +141,35 @@ def _jobs_from_env(env: Mapping[str, str]) -> JobSettings:
 
 
 @dataclass(frozen=True)
+class PushSettings:
+    """Long-poll and event-stream limits. Units: seconds and counts.
+
+    ``longpoll_max_seconds`` defaults to 25 because Heroku's router drops a request that sends
+    nothing for 30 s.
+    """
+
+    longpoll_max_seconds: float = 25.0
+    max_per_user: int = 20
+    max_total: int = 20_000
+    keepalive_seconds: float = 15.0
+
+
+def _push_from_env(env: Mapping[str, str]) -> PushSettings:
+    return PushSettings(
+        longpoll_max_seconds=_float(env, "LONGPOLL_MAX_SECONDS", 25.0),
+        max_per_user=_int(env, "LONGPOLL_MAX_PER_USER", 20, minimum=1),
+        max_total=_int(env, "LONGPOLL_MAX_TOTAL", 20_000, minimum=1),
+        keepalive_seconds=_float(env, "SSE_KEEPALIVE_SECONDS", 15.0),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of the server. Build with ``Settings.from_env``; tests may build it directly."""
 
     auth: AuthSettings
     jobs: JobSettings = field(default_factory=JobSettings)
+    push: PushSettings = field(default_factory=PushSettings)
     production: bool = False
     host: str = "0.0.0.0"  # noqa: S104  # a dyno must listen on every interface
     port: int = 8000
@@ -173,6 +197,7 @@ class Settings:
         return cls(
             auth=_auth_from_env(env, production),
             jobs=_jobs_from_env(env),
+            push=_push_from_env(env),
             production=production,
             host=env.get("HOST", "0.0.0.0"),  # noqa: S104
             port=_int(env, "PORT", 8000, minimum=1, maximum=65535),

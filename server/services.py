@@ -9,6 +9,7 @@ from typing import Any
 from server.config import Settings
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
+from server.jobs.waiters import Waiters
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Services:
         settings: validated settings.
         store: the job store.
         runner: the job runner.
+        waiters: open long-polls and event streams.
         started_at: Unix time (seconds) the services were built; ids minted before it belong
             to an earlier run of the server.
         extras: services added by feature modules (cases repository, providers, waiters...).
@@ -27,5 +29,6 @@ class Services:
     settings: Settings
     store: JobStore
     runner: JobRunner
+    waiters: Waiters
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)

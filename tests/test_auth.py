@@ -67,7 +67,7 @@ async def test_token_in_query_string_is_not_accepted(api):
 @pytest.mark.gen_test(timeout=10)
 async def test_valid_token_is_accepted(api):
     reply = await api.get("/jobs")
-    assert reply.status == 200 and reply.json == {"jobs": [], "count": 0, "next_cursor": None}
+    assert reply.status == 200 and reply.json == {"jobs": [], "count": 0, "next_cursor": None, "cursor": "0"}
 
 
 def test_hs256_token_signed_with_the_public_key_is_rejected():

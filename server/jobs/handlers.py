@@ -1,14 +1,20 @@
-"""Job endpoints: ``GET /jobs``, ``GET /jobs/{id}``, ``POST /jobs/{id}/cancel``."""
+"""Job endpoints: ``GET /jobs`` (list and change feed), ``GET /jobs/{id}`` (poll, conditional
+GET, long-poll), ``GET /jobs/{id}/events`` (event stream), ``POST /jobs/{id}/cancel``.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 
+from tornado.iostream import StreamClosedError
+
 from server.errors import InvalidInput
 from server.jobs.access import visible_job
+from server.jobs.longpoll import etag_version, jittered, parse_since, parse_wait
 from server.jobs.models import Job, JobStatus, job_json
 from server.jobs.store import JobQuery
+from server.jobs.waiters import JobStream, WakeReason, Watch
 from server.web import ApiHandler
 
 POLL_INTERVAL_SECONDS = 2  # the seed's recommended polling interval ("Polling Frequency")
@@ -16,7 +22,10 @@ MAX_PAGE = 200
 
 
 class JobHandlerBase(ApiHandler):
-    """Shared helpers of the job handlers."""
+    """Shared helpers of the job handlers; a long-poll ends when its client goes away."""
+
+    _watch: Watch | JobStream | None = None
+    _client_gone = False
 
     async def load_job(self, raw_id: str) -> Job:
         """The job the caller may see, or the matching 404."""
@@ -29,18 +38,68 @@ class JobHandlerBase(ApiHandler):
             self.set_header("Retry-After", str(POLL_INTERVAL_SECONDS))
         self.write_json(job_json(job), status)
 
+    def wait_request(self) -> float | None:
+        """Seconds to wait (jittered), from ``?wait=`` or ``Prefer: wait=``; None to answer at once."""
+        wait = parse_wait(self.get_query_argument("wait", None), self.request.headers.get("Prefer"),
+                          self.services.settings.push.longpoll_max_seconds)
+        if wait.seconds is None:
+            return None
+        if wait.from_prefer:
+            self.set_header("Preference-Applied", f"wait={wait.raw}")
+        return jittered(wait.seconds)
+
+    def on_connection_close(self) -> None:
+        self._client_gone = True
+        if self._watch is not None:
+            self._watch.wake(WakeReason.CLOSED)  # releases the waiter now, not at its deadline
+
 
 class JobHandler(JobHandlerBase):
-    """``GET /jobs/{job_id}``: the job's current state; ``If-None-Match`` with its ETag -> 304."""
+    """``GET /jobs/{job_id}``: the job's current state.
+
+    ``If-None-Match`` with the current ETag -> 304. ``?wait=N`` (or ``Prefer: wait=N``) long-polls:
+    answers at once when the job differs from the baseline (``If-None-Match`` version, else
+    ``?since=``, else the current version) or is finished, otherwise at its first change or at the
+    deadline (304 when the baseline came from ``If-None-Match``, else 200). ``?until=finished``
+    waits for a terminal status only.
+    """
 
     async def get(self, raw_id: str) -> None:
         job = await self.load_job(raw_id)
-        if job.etag in _etags(self.request.headers.get("If-None-Match", "")):
+        seconds = self.wait_request()
+        tags = _etags(self.request.headers.get("If-None-Match", ""))
+        until_finished = self._until_finished()
+        baseline = etag_version(tags, job.job_id) if tags else parse_since(self.get_query_argument("since", None))
+        if baseline is None:
+            baseline = job.version if not tags else -1  # an ETag of another version: changed
+        if seconds is not None and not job.is_terminal and (until_finished or job.version == baseline):
+            changed = await self._wait(job, baseline, until_finished, seconds)
+            if changed is None:
+                return  # the client went away
+            job = changed
+        if job.etag in tags:
             self.set_header("ETag", job.etag)
             self.set_status(304)
             self.finish()
             return
         self.write_job(job)
+
+    async def _wait(self, job: Job, baseline: int, until_finished: bool, seconds: float) -> Job | None:
+        def done(changed: Job) -> bool:
+            return changed.is_terminal if until_finished else changed.version != baseline
+
+        with self.services.waiters.watch_job(self.principal.user_id, job.job_id, done) as self._watch:
+            reason = await self._watch.wait(seconds)
+        self._watch = None
+        if reason is WakeReason.CLOSED:
+            return None
+        return await self.load_job(job.job_id)
+
+    def _until_finished(self) -> bool:
+        until = self.get_query_argument("until", None)
+        if until not in (None, "finished"):
+            raise InvalidInput("'until' may only be 'finished'", code="invalid_until")
+        return until == "finished"
 
 
 class JobCancelHandler(JobHandlerBase):
@@ -52,10 +111,12 @@ class JobCancelHandler(JobHandlerBase):
 
 
 class JobListHandler(JobHandlerBase):
-    """``GET /jobs``: the caller's jobs (admins: all), newest first, ``{jobs, count, next_cursor}``.
+    """``GET /jobs``: the caller's jobs (admins: all), newest first, ``{jobs, count, next_cursor, cursor}``.
 
     Query: ``status``, ``job_type``, ``case_id`` filters; ``limit`` 1..200 (default 50);
-    ``cursor`` from a previous page's ``next_cursor``.
+    ``cursor`` from a previous page's ``next_cursor``. ``since=<cursor>`` turns the list into a
+    change feed: the jobs changed after that position, oldest change first, waiting up to
+    ``wait`` seconds for one; 410 ``cursor_expired`` when the position is too old (list again).
     """
 
     async def get(self) -> None:
@@ -67,11 +128,34 @@ class JobListHandler(JobHandlerBase):
             before=_decode_cursor(self.get_query_argument("cursor", None)),
             limit=self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
         )
-        page = await self.services.store.list(query)
+        since = parse_since(self.get_query_argument("since", None))
+        seconds = self.wait_request()
+        if since is not None:
+            await self._changes(query, since, seconds)
+            return
+        cursor = self.services.store.cursor()  # read first: a change during the listing is seen again
+        page = await self.services.store.list_jobs(query)
         next_cursor = _encode_cursor(page.next_before) if page.next_before is not None else None
-        jobs = ",".join(job_json(job) for job in page.jobs)
-        tail = f'"count":{len(page.jobs)},"next_cursor":{_quote(next_cursor)}'
-        self.write_json(f'{{"jobs":[{jobs}],{tail}}}')
+        self._write_list(page.jobs, next_cursor, cursor)
+
+    async def _changes(self, query: JobQuery, since: int, seconds: float | None) -> None:
+        store = self.services.store
+        changed, cursor = await store.changes_since(query.owner_id, since)
+        if not changed and seconds is not None:
+            with self.services.waiters.watch_owner(self.principal.user_id, query.owner_id) as self._watch:
+                if store.cursor() == since:
+                    reason = await self._watch.wait(seconds)
+                    if reason is WakeReason.CLOSED:
+                        return
+            self._watch = None
+            changed, cursor = await store.changes_since(query.owner_id, since)
+        matching = [job for job in changed if query.matches(job)]
+        self._write_list(matching, None, cursor)
+
+    def _write_list(self, jobs: list[Job], next_cursor: str | None, cursor: int) -> None:
+        body = ",".join(job_json(job) for job in jobs)
+        tail = f'"count":{len(jobs)},"next_cursor":{_quote(next_cursor)},"cursor":"{cursor}"'
+        self.write_json(f'{{"jobs":[{body}],{tail}}}')
 
     def _status_filter(self) -> JobStatus | None:
         raw = self.get_query_argument("status", None)
@@ -89,6 +173,55 @@ class JobListHandler(JobHandlerBase):
             raise InvalidInput(f"'job_type' must be one of {', '.join(self.services.runner.job_types)}",
                                code="invalid_job_type")
         return raw
+
+
+class JobEventsHandler(JobHandlerBase):
+    """``GET /jobs/{job_id}/events``: Server-Sent Events, one ``event: job`` per change.
+
+    ``id:`` is the job version; ``Last-Event-ID`` resumes (the current state is sent when newer);
+    a comment every ``SSE_KEEPALIVE_SECONDS`` keeps proxies from closing the stream; the stream
+    ends after the terminal event, or at once with the current state on shutdown.
+    """
+
+    async def get(self, raw_id: str) -> None:
+        job = await self.load_job(raw_id)
+        last_seen = parse_since(self.request.headers.get("Last-Event-ID"))
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("X-Accel-Buffering", "no")
+        with self.services.waiters.stream(self.principal.user_id, job.job_id) as self._watch:
+            await self._send_until_finished(self._watch, job, last_seen or 0)
+        self._watch = None
+        if not self._client_gone:
+            self.finish()
+
+    async def _send_until_finished(self, stream: JobStream, job: Job, last_seen: int) -> None:
+        keepalive = self.services.settings.push.keepalive_seconds
+        latest: Job | WakeReason = job
+        while True:
+            if isinstance(latest, Job) and latest.version > last_seen:
+                if not await self._send(f"id: {latest.version}\nevent: job\ndata: {job_json(latest)}\n\n"):
+                    return
+                last_seen = latest.version
+                if latest.is_terminal:
+                    return
+            elif latest is WakeReason.TIMEOUT:
+                if not await self._send(": keep-alive\n\n"):
+                    return
+            elif latest in (WakeReason.CLOSED, WakeReason.SHUTDOWN):
+                if latest is WakeReason.SHUTDOWN:
+                    current = await self.services.store.get(job.job_id)
+                    if current is not None and current.version > last_seen:
+                        await self._send(f"id: {current.version}\nevent: job\ndata: {job_json(current)}\n\n")
+                return
+            latest = await stream.next(keepalive)
+
+    async def _send(self, text: str) -> bool:
+        try:
+            self.write(text)
+            await self.flush()
+        except StreamClosedError:
+            return False  # the client went away: nothing to log
+        return True
 
 
 def _etags(header: str) -> set[str]:

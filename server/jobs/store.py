@@ -78,7 +78,7 @@ class JobStore(Protocol):
     async def removed_owner(self, job_id: str) -> str | None:
         """Owner of a job removed by retention, while its tombstone lasts; else None."""
 
-    async def list(self, query: JobQuery) -> JobPage:
+    async def list_jobs(self, query: JobQuery) -> JobPage:
         """Return one page of jobs matching ``query``, newest first."""
 
     async def update(self, job_id: str, **changes: Any) -> Job:
@@ -178,7 +178,7 @@ class MemoryJobStore:
     async def removed_owner(self, job_id: str) -> str | None:
         return self._tombstones.get(job_id)
 
-    async def list(self, query: JobQuery) -> JobPage:
+    async def list_jobs(self, query: JobQuery) -> JobPage:
         ids: Iterable[str] = self._jobs if query.owner_id is None else self._by_owner.get(query.owner_id, {})
         page: list[Job] = []
         for job in self._newest_first(ids, query.before):

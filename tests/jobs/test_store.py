@@ -67,11 +67,11 @@ async def test_list_costs_owner_jobs_and_filters():
     store = MemoryJobStore(ttl_seconds=60, max_jobs=100)
     for n in range(6):
         await store.create(new_job(f"j{n}", owner="alice" if n % 2 else "bob"))
-    page = await store.list(JobQuery(owner_id="alice", limit=2))
+    page = await store.list_jobs(JobQuery(owner_id="alice", limit=2))
     assert [j.job_id for j in page.jobs] == ["j5", "j3"]
-    rest = await store.list(JobQuery(owner_id="alice", before=page.next_before, limit=2))
+    rest = await store.list_jobs(JobQuery(owner_id="alice", before=page.next_before, limit=2))
     assert [j.job_id for j in rest.jobs] == ["j1"] and rest.next_before is None
-    assert len((await store.list(JobQuery(owner_id=None, status=JobStatus.PENDING))).jobs) == 6
+    assert len((await store.list_jobs(JobQuery(owner_id=None, status=JobStatus.PENDING))).jobs) == 6
 
 
 @pytest.mark.gen_test(timeout=10)

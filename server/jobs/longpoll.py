@@ -1,0 +1,79 @@
+"""Parsing the long-poll parameters: ``?wait=N`` or ``Prefer: wait=N`` (RFC 7240 §4.3), the
+baseline version (``If-None-Match`` or ``?since=``), and the server-side jitter.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+
+from server.errors import InvalidInput
+
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*\"?([^\s,;\"]+)\"?", re.IGNORECASE)
+JITTER_FRACTION = 0.1  # up to 10% (at most 1 s) earlier, so clients do not re-poll in lockstep
+
+
+@dataclass(frozen=True)
+class WaitRequest:
+    """How long the client asked to wait; ``seconds`` None means answer at once."""
+
+    seconds: float | None = None
+    from_prefer: bool = False
+    raw: str = ""
+
+
+def parse_wait(query_value: str | None, prefer: str | None, max_seconds: float) -> WaitRequest:
+    """Read the wait from ``?wait=N`` (preferred) or the ``Prefer`` header.
+
+    Args:
+        query_value: the ``wait`` query argument or None.
+        prefer: the ``Prefer`` header or None.
+        max_seconds: ``LONGPOLL_MAX_SECONDS``.
+    Raises:
+        InvalidInput: ``code="invalid_wait"`` unless ``0 < N <= max_seconds``.
+    """
+    from_prefer = False
+    raw = query_value
+    if raw is None and prefer:
+        match = _PREFER_WAIT.search(prefer)
+        if match:
+            raw, from_prefer = match.group(1), True
+    if raw is None:
+        return WaitRequest()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds <= max_seconds):  # also false for NaN
+        raise InvalidInput(f"'wait' must be a number of seconds above 0 and at most {max_seconds:g}",
+                           code="invalid_wait")
+    return WaitRequest(seconds, from_prefer, raw)
+
+
+def jittered(seconds: float) -> float:
+    """Shorten a wait by a small random amount (never lengthen: the 30 s router limit stands)."""
+    return seconds - random.uniform(0, min(1.0, seconds * JITTER_FRACTION))  # noqa: S311 (not security)
+
+
+def parse_since(raw: str | None) -> int | None:
+    """A non-negative integer ``since`` value, or None when absent.
+
+    Raises:
+        InvalidInput: ``code="invalid_since"`` when not a non-negative integer.
+    """
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput("'since' must be a non-negative integer", code="invalid_since")
+    return int(raw)
+
+
+def etag_version(tags: set[str], job_id: str) -> int | None:
+    """The version named by an ``If-None-Match`` tag of this job (``"<job_id>.<version>"``), if any."""
+    for tag in tags:
+        prefix = f'"{job_id}.'
+        if tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix):-1].isdigit():
+            return int(tag[len(prefix):-1])
+    return None
