@@ -19,7 +19,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import closed_loop, open_loop, percentiles, rss_kib, start_server, token  # noqa: E402
+from harness import closed_loop, open_loop, percentiles, rss_kib, start_server, token, wrk_rps  # noqa: E402
 
 
 def control(port: int, path: str, timeout: float = 600) -> dict:
@@ -40,8 +40,9 @@ async def run(args: argparse.Namespace) -> dict:
         paths = [f"/jobs/{job_id}" for job_id in ids]
         headers = {"Authorization": f"Bearer {token('bench-admin', admin=True)}"}
         await closed_loop(port, paths, headers, 2)  # warm-up
-        ours = await closed_loop(port, paths, headers, args.seconds)
-        ceiling = await closed_loop(bare_port, paths, {}, args.seconds)
+        # Throughput: wrk when installed (the Python generator would be the bottleneck), else Python.
+        ours = wrk_rps(port, paths[0], headers, args.seconds) or await closed_loop(port, paths, headers, args.seconds)
+        ceiling = wrk_rps(bare_port, paths[0], {}, args.seconds) or await closed_loop(bare_port, paths, {}, args.seconds)
         latencies, errors = await open_loop(port, paths, headers, args.rate, args.seconds)
         sweep = control(port, "/bench/sweep")
         return {

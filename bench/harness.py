@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -160,3 +161,15 @@ async def closed_loop(port: int, paths: list[str], headers: dict[str, str], seco
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(connections)))
     return done / (time.perf_counter() - started)
+
+
+def wrk_rps(port: int, path: str, headers: dict[str, str], seconds: float, connections: int = 32) -> float | None:
+    """Closed-loop requests/s measured by wrk (a C load generator), or None when wrk is not installed."""
+    if shutil.which("wrk") is None:
+        return None
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,  # noqa: S603
+                            check=True).stdout
+    return float(next(line.split()[1] for line in output.splitlines() if line.startswith("Requests/sec")))

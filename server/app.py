@@ -7,6 +7,7 @@ from typing import Any
 
 import tornado.web
 
+from server.auth import TokenVerifier
 from server.config import Settings
 from server.health import HealthHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
@@ -28,7 +29,8 @@ def build_services(settings: Settings) -> Services:
     runner = JobRunner(store, concurrency=jobs.concurrency, concurrency_by_type=jobs.concurrency_by_type,
                        timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
     waiters = Waiters(store, max_per_user=settings.push.max_per_user, max_total=settings.push.max_total)
-    return Services(settings=settings, store=store, runner=runner, waiters=waiters)
+    return Services(settings=settings, store=store, runner=runner, waiters=waiters,
+                    tokens=TokenVerifier(settings.auth))
 
 
 def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:

@@ -47,6 +47,35 @@ def _claim(claims: dict[str, Any], path: str) -> Any:
     return value
 
 
+class TokenVerifier:
+    """``verify_token`` with a bounded cache of tokens already verified.
+
+    Signature checks dominate the cost of a poll, and a client polls with the same token every
+    two seconds. A cached entry is used only while the token's ``exp`` (plus leeway) has not
+    passed, so caching never extends a token's life; the key is the whole token string, so any
+    change to it is a miss. Oldest entries are dropped first when ``max_entries`` is reached.
+    """
+
+    def __init__(self, settings: AuthSettings, max_entries: int = 10_000):
+        self._settings = settings
+        self._max_entries = max_entries
+        self._cache: dict[str, tuple[Principal, float]] = {}
+
+    def verify(self, token: str) -> Principal:
+        """Return the token's principal; raises ``Unauthenticated`` like ``verify_token``."""
+        hit = self._cache.get(token)
+        if hit is not None:
+            principal, valid_until = hit
+            if time.time() < valid_until:
+                return principal
+            del self._cache[token]
+        principal, expires_at = _verify(self._settings, token)
+        if len(self._cache) >= self._max_entries:
+            del self._cache[next(iter(self._cache))]
+        self._cache[token] = (principal, expires_at + self._settings.leeway_seconds)
+        return principal
+
+
 def verify_token(settings: AuthSettings, token: str) -> Principal:
     """Verify a JWT and return its principal.
 
@@ -56,6 +85,10 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
     Raises:
         Unauthenticated: any failure; the detail names the kind of failure, never the token.
     """
+    return _verify(settings, token)[0]
+
+
+def _verify(settings: AuthSettings, token: str) -> tuple[Principal, float]:
     required = ["exp", "sub"] + (["aud"] if settings.audience else []) + (["iss"] if settings.issuer else [])
     options = {"require": required}
     try:
@@ -76,7 +109,7 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
         raise Unauthenticated("Token 'sub' claim must be a non-empty string")
     roles = {_claim(claims, path) for path in settings.role_claims}
     is_admin = any(role in settings.admin_roles for role in roles if isinstance(role, str))
-    return Principal(user_id=subject, is_admin=is_admin)
+    return Principal(user_id=subject, is_admin=is_admin), float(claims["exp"])
 
 
 def mint_token(settings: AuthSettings, subject: str, *, admin: bool = False, ttl_seconds: int = 3600) -> str:

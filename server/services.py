@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.auth import TokenVerifier
 from server.config import Settings
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
@@ -21,6 +22,7 @@ class Services:
         store: the job store.
         runner: the job runner.
         waiters: open long-polls and event streams.
+        tokens: bearer-token verification (with its cache).
         started_at: Unix time (seconds) the services were built; ids minted before it belong
             to an earlier run of the server.
         extras: services added by feature modules (cases repository, providers, waiters...).
@@ -30,5 +32,6 @@ class Services:
     store: JobStore
     runner: JobRunner
     waiters: Waiters
+    tokens: TokenVerifier
     started_at: float = field(default_factory=time.time)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pydantic
 import tornado.web
 
-from server.auth import Principal, bearer_token, verify_token
+from server.auth import Principal, bearer_token
 from server.errors import (
     Conflict,
     DomainError,
@@ -79,7 +79,7 @@ class ApiHandler(tornado.web.RequestHandler):
     def prepare(self) -> None:
         if not self.public:
             token = bearer_token(self.request.headers.get("Authorization"))
-            self.principal = verify_token(self.services.settings.auth, token)
+            self.principal = self.services.tokens.verify(token)
 
     def compute_etag(self) -> str | None:
         return None  # handlers set version ETags themselves; never hash every body

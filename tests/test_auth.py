@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tornado.web import RequestHandler
 
 from server.app import routes
-from server.auth import verify_token
+from server.auth import TokenVerifier, verify_token
 from server.config import AuthSettings
 from server.errors import Unauthenticated
 from tests.conftest import TEST_SECRET
@@ -129,3 +129,17 @@ async def test_every_route_but_public_ones_requires_a_token(api, services):
                 assert reply.status != 401, (method, pattern)
             else:
                 assert reply.status == 401, (method, pattern)
+
+
+def test_token_cache_never_outlives_exp():
+    settings = AuthSettings(key=TEST_SECRET, algorithms=("HS256",), leeway_seconds=0)
+    verifier = TokenVerifier(settings, max_entries=2)
+    token = hs256(claims(exp=int(time.time()) + 1))
+    assert verifier.verify(token).user_id == "alice"
+    assert verifier.verify(token).user_id == "alice"  # from the cache
+    time.sleep(1.6)
+    with pytest.raises(Unauthenticated):
+        verifier.verify(token)
+    for user in ("a", "b", "c"):  # bounded: the oldest entries go first
+        verifier.verify(hs256(claims(sub=user)))
+    assert len(verifier._cache) == 2
