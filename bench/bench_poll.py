@@ -41,8 +41,10 @@ async def run(args: argparse.Namespace) -> dict:
         headers = {"Authorization": f"Bearer {token('bench-admin', admin=True)}"}
         await closed_loop(port, paths, headers, 2)  # warm-up
         # Throughput: wrk when installed (the Python generator would be the bottleneck), else Python.
-        ours = wrk_rps(port, paths[0], headers, args.seconds) or await closed_loop(port, paths, headers, args.seconds)
-        ceiling = wrk_rps(bare_port, paths[0], {}, args.seconds) or await closed_loop(bare_port, paths, {}, args.seconds)
+        ours = wrk_rps(port, paths[0], headers, args.seconds) or await closed_loop(port, paths, headers,
+                                                                                   args.seconds)
+        ceiling = wrk_rps(bare_port, paths[0], {}, args.seconds) or await closed_loop(bare_port, paths, {},
+                                                                                      args.seconds)
         latencies, errors = await open_loop(port, paths, headers, args.rate, args.seconds)
         sweep = control(port, "/bench/sweep")
         return {
