@@ -173,3 +173,29 @@ def wrk_rps(port: int, path: str, headers: dict[str, str], seconds: float, conne
     output = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,  # noqa: S603
                             check=True).stdout
     return float(next(line.split()[1] for line in output.splitlines() if line.startswith("Requests/sec")))
+
+
+async def read_sse_until_terminal(port: int, path: str, headers: dict[str, str]) -> dict:
+    """Open an event stream and return the data of its terminal ``job`` event (chunked encoding)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1"] + [f"{k}: {v}" for k, v in headers.items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    while (await reader.readline()) not in (b"\r\n", b""):
+        pass  # status line and headers
+    buffer = b""
+    try:
+        while True:
+            size = int((await reader.readline()).strip() or b"0", 16)
+            if size == 0:
+                raise RuntimeError("stream ended without a terminal event")
+            buffer += await reader.readexactly(size)
+            await reader.readline()
+            while b"\n\n" in buffer:
+                block, buffer = buffer.split(b"\n\n", 1)
+                for line in block.decode().splitlines():
+                    if line.startswith("data: "):
+                        job = json.loads(line[6:])
+                        if job["status"] in ("completed", "failed"):
+                            return job
+    finally:
+        writer.close()
