@@ -7,6 +7,9 @@ from typing import Any
 
 import tornado.web
 
+from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandler, DocumentHandler
+from server.cases.service import CaseServices
+from server.cases.uploads import DocumentListHandler
 from server.config import Settings
 from server.health import HealthHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobHandler, JobListHandler
@@ -21,12 +24,12 @@ STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 
 
 def build_services(settings: Settings) -> Services:
-    """Create the store and runner from ``settings`` (no I/O, no tasks started)."""
+    """Create the store, runner and case services from ``settings`` (no I/O, no tasks started)."""
     jobs = settings.jobs
     store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
     runner = JobRunner(store, concurrency=jobs.concurrency, concurrency_by_type=jobs.concurrency_by_type,
                        timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
-    return Services(settings=settings, store=store, runner=runner)
+    return Services(settings=settings, store=store, runner=runner, cases=CaseServices.from_settings(settings.cases))
 
 
 def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
@@ -38,6 +41,11 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
         (r"/jobs", JobListHandler, api),
         (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
         (rf"/jobs/{UUID_PATTERN}/cancel", JobCancelHandler, api),
+        (r"/cases", CaseListHandler, api),
+        (rf"/cases/{UUID_PATTERN}", CaseHandler, api),
+        (rf"/cases/{UUID_PATTERN}/call-details", CallDetailsHandler, api),
+        (rf"/cases/{UUID_PATTERN}/documents", DocumentListHandler, api),
+        (rf"/cases/{UUID_PATTERN}/documents/{UUID_PATTERN}", DocumentHandler, api),
     ]
 
 
@@ -49,6 +57,12 @@ def make_app(services: Services) -> tornado.web.Application:
         default_handler_args={"services": services},
         static_path=STATIC_DIR,
     )
+
+
+async def startup(services: Services) -> None:
+    """Start-up I/O before the server listens: open and migrate the case database."""
+    if services.cases is not None:
+        await services.cases.open()
 
 
 def start_background(services: Services) -> None:
@@ -64,3 +78,5 @@ async def shutdown(services: Services, grace_seconds: float = 0.0) -> None:
     if sweeper is not None:
         sweeper.stop()
     await services.runner.shutdown(grace_seconds)
+    if services.cases is not None:
+        await services.cases.aclose()  # after the runner: finishing jobs may still write back

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.cases.service import CaseServices
 from server.config import Settings
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
@@ -21,6 +22,7 @@ class Services:
         runner: the job runner.
         started_at: Unix time (seconds) the services were built; ids minted before it belong
             to an earlier run of the server.
+        cases: the case repository and document extractor (None in apps built without them).
         extras: services added by feature modules (cases repository, providers, waiters...).
     """
 
@@ -28,4 +30,5 @@ class Services:
     store: JobStore
     runner: JobRunner
     started_at: float = field(default_factory=time.time)
+    cases: CaseServices | None = None
     extras: dict[str, Any] = field(default_factory=dict)
