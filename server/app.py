@@ -7,6 +7,9 @@ from typing import Any
 
 import tornado.web
 
+from server.analysis.handlers import AgentAnalysisHandler, CallAnalysisHandler, Form7801AnalysisHandler
+from server.analysis.jobs import AnalysisJobs
+from server.analysis.service import AnalysisService
 from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandler, DocumentHandler
 from server.cases.service import CaseServices
 from server.cases.uploads import DocumentListHandler
@@ -24,12 +27,19 @@ STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 
 
 def build_services(settings: Settings) -> Services:
-    """Create the store, runner and case services from ``settings`` (no I/O, no tasks started)."""
+    """Create the store, runner, case and analysis services from ``settings`` (no I/O, no tasks started).
+
+    The three analysis job types are registered here. ``services.analysis.providers`` stays None
+    until the provider layer sets it (jobs then fail with ``provider_unavailable``).
+    """
     jobs = settings.jobs
     store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
     runner = JobRunner(store, concurrency=jobs.concurrency, concurrency_by_type=jobs.concurrency_by_type,
                        timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
-    return Services(settings=settings, store=store, runner=runner, cases=CaseServices.from_settings(settings.cases))
+    cases = CaseServices.from_settings(settings.cases)
+    analysis = AnalysisService(runner, store, providers=None)
+    AnalysisJobs(cases.repository, analysis, settings.cases.analysis_max_input_chars).register(runner)
+    return Services(settings=settings, store=store, runner=runner, cases=cases, analysis=analysis)
 
 
 def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
@@ -46,6 +56,9 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
         (rf"/cases/{UUID_PATTERN}/call-details", CallDetailsHandler, api),
         (rf"/cases/{UUID_PATTERN}/documents", DocumentListHandler, api),
         (rf"/cases/{UUID_PATTERN}/documents/{UUID_PATTERN}", DocumentHandler, api),
+        (rf"/vapi/re-analyze-call/{UUID_PATTERN}", CallAnalysisHandler, api),
+        (rf"/cases/{UUID_PATTERN}/analyze-with-agent", AgentAnalysisHandler, api),
+        (rf"/cases/{UUID_PATTERN}/analyze-documents-form7801", Form7801AnalysisHandler, api),
     ]
 
 
