@@ -10,6 +10,7 @@ import tornado.web
 from server.analysis.handlers import AgentAnalysisHandler, CallAnalysisHandler, Form7801AnalysisHandler
 from server.analysis.jobs import AnalysisJobs
 from server.analysis.service import AnalysisService
+from server.cases.demo import seed_demo_cases
 from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandler, DocumentHandler
 from server.cases.service import CaseServices
 from server.cases.uploads import DocumentListHandler
@@ -73,9 +74,12 @@ def make_app(services: Services) -> tornado.web.Application:
 
 
 async def startup(services: Services) -> None:
-    """Start-up I/O before the server listens: open and migrate the case database."""
+    """Start-up I/O before the server listens: open and migrate the case database; in dev mode,
+    seed demo cases for ``dev-user`` when it is empty."""
     if services.cases is not None:
         await services.cases.open()
+        if services.settings.dev_mode:
+            await seed_demo_cases(services.cases)
 
 
 def start_background(services: Services) -> None:
