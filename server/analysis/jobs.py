@@ -19,7 +19,6 @@ from server.analysis.budget import build_input
 from server.analysis.inputs import AnalysisInput, AnalysisKind
 from server.analysis.merge import merge_requested_documents
 from server.analysis.ports import ProviderSet
-from server.analysis.schemas import SCHEMAS
 from server.analysis.service import AnalysisService, readable
 from server.cases.models import SUBMISSION_PENDING, AnalysisField, Case, CaseDocument
 from server.cases.repository import CaseRepository, JsonTransform
@@ -147,7 +146,7 @@ def _validated(kind: AnalysisKind, output: Any) -> dict[str, Any]:
     if isinstance(output, pydantic.BaseModel):
         output = output.model_dump(mode="json")
     try:
-        return SCHEMAS[kind].model_validate(output).model_dump(mode="json")
+        return kind.schema.model_validate(output).model_dump(mode="json")
     except pydantic.ValidationError as invalid:
         log.warning("analysis output failed validation kind=%s errors=%d", kind.value, invalid.error_count())
         raise JobFailed("invalid_output", INVALID_OUTPUT) from None

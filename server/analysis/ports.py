@@ -1,35 +1,16 @@
-"""What the job functions need of the provider layer (``server.analysis.providers``), as protocols.
+"""What the job functions need of the provider layer, as a protocol.
 
-The provider layer's ``ProviderSet`` and ``Provider`` satisfy these structurally; tests use a
-scripted implementation. A provider raises ``ProviderError`` (a ``JobFailed``) with a user-safe
-message; the job lets it through so the job ends ``failed`` with that code.
+``Provider`` and ``AnalysisOutcome`` come from ``server.analysis.providers.base``. The provider
+set (``server.analysis.providers.registry.ProviderSet``, not merged yet) is described here by the
+one method the jobs call, so tests can plug in a scripted implementation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-from server.analysis.inputs import AnalysisInput, AnalysisKind
-
-Progress = Callable[[float, str], Awaitable[None]]
-
-
-class Outcome(Protocol):
-    """One analysis answer: ``output`` (a pydantic model or a dict) and who produced it."""
-
-    output: Any
-    provider: str
-    model: str
-    usage: Any
-    duration_seconds: float
-
-
-class Provider(Protocol):
-    """One configured model behind one analysis kind."""
-
-    async def analyze(self, kind: AnalysisKind, data: AnalysisInput, progress: Progress) -> Outcome:
-        """Run the analysis; ``progress(percent 0..100, message)`` reports the provider's own steps."""
+from server.analysis.inputs import AnalysisKind
+from server.analysis.providers.base import Provider
 
 
 class ProviderSet(Protocol):

@@ -1,169 +1,179 @@
-"""Output schemas of the three analyses (issue 4), validated before anything is saved.
+"""Output schemas of the three analyses (issue 4, "Output schemas").
 
-Fields the input does not support stay empty (``""``, ``None`` or ``[]``): nothing is invented.
-Unknown fields in a provider's answer are dropped.
+Every model is compatible with OpenAI strict structured outputs and Anthropic JSON outputs: all
+fields are required, no extra keys (``extra="forbid"``), no open dictionaries. A value the input
+does not support is an empty string, an empty list or ``null`` (where the type is Optional);
+nothing is invented. Amounts are in Israeli shekels (ILS).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import pydantic
+from pydantic import BaseModel, ConfigDict, Field
 
-from server.analysis.inputs import AnalysisKind
-
-
-class _Output(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore")
+Percent = Annotated[int, Field(ge=0, le=100)]
+"""An integer percentage, 0 to 100."""
 
 
-Percent = Annotated[int, pydantic.Field(ge=0, le=100)]
-Amount = Annotated[float, pydantic.Field(ge=0)]  # ILS
+class _Strict(BaseModel):
+    """Base: unknown keys are rejected, so a schema drift surfaces as ``invalid_output``."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-class RequestedDocument(_Output):
-    """A document the claim needs; ``uploaded``/``document_id`` say whether the case already has it."""
-
-    name: str = pydantic.Field(min_length=1)
-    reason: str = ""
-    source: str = ""
-    required: bool = True
-    uploaded: bool = False
-    document_id: str | None = None
+# --- call_analysis -------------------------------------------------------------------------
 
 
-class CallAnalysis(_Output):
-    """``call_analysis``: what the call tells about the claim."""
+class RequestedDocument(_Strict):
+    """A document the claimant should provide (item of ``documents_requested_list``)."""
 
-    call_summary: str
-    case_summary: str
-    documents_requested_list: list[RequestedDocument] = []
-    key_legal_points: list[str] = []
+    name: str = Field(description="Document name, e.g. 'Medical summary from treating physician'.")
+    reason: str = Field(description="Why the claim needs it.")
+    source: str = Field(description="Who issues it, e.g. 'Treating physician', 'Employer'.")
+    required: bool = Field(description="True if the claim cannot proceed without it.")
+    uploaded: bool = Field(description="True if the case already holds this document.")
+
+
+class CallAnalysis(_Strict):
+    """The ``analysis`` object of a ``call_analysis`` result (issue 4)."""
+
+    call_summary: str = Field(description="Summary of the call.")
+    case_summary: str = Field(description="Summary of the claimant's case.")
+    documents_requested_list: list[RequestedDocument]
+    key_legal_points: list[str]
     risk_assessment: Literal["High Viability", "Low Viability", "Needs More Info"]
-    estimated_claim_amount: Amount = 0
-    chance_of_approval: Percent = 0
-    strength_score: Percent = 0
-    products: list[str] = []
-    monthly_allowance: Amount = 0
-    degree_funding: Amount = 0
-    living_expenses: Amount = 0
-    income_tax_exemption: bool = False
+    estimated_claim_amount: float = Field(description="Estimated claim amount in ILS; 0 if unknown.")
+    chance_of_approval: Percent
+    strength_score: Percent
+    products: list[str] = Field(description="Benefits/products the claimant may be entitled to.")
+    monthly_allowance: float = Field(description="Expected monthly allowance in ILS; 0 if unknown.")
+    degree_funding: float = Field(description="Degree/studies funding in ILS; 0 if unknown.")
+    living_expenses: float = Field(description="Living expenses support in ILS; 0 if unknown.")
+    income_tax_exemption: bool
 
 
-class AgentDocumentAnalysis(_Output):
-    """``document_analysis_agent``: the documents' support for the claim."""
+# --- document_analysis_agent ---------------------------------------------------------------
+
+
+class AgentDocumentAnalysis(_Strict):
+    """The ``analysis`` object of a ``document_analysis_agent`` result (issue 4)."""
 
     summary: str
     claim_strength: Percent
-    eligibility_assessment: str = ""
-    key_findings: list[str] = []
+    eligibility_assessment: str
+    key_findings: list[str]
     recommended_claim_rate: Literal["50%", "66.7%", "75%", "100%"]
-    strategy: str = ""
-    recommendations: list[str] = []
-    gaps: list[str] = []
+    strategy: str
+    recommendations: list[str]
+    gaps: list[str] = Field(description="Missing evidence or documents.")
 
 
-class PersonalInfo(_Output):
-    """Form 7801 part: the claimant."""
-
-    full_name: str | None = None
-    id_number: str | None = None
-    date_of_birth: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
+# --- document_analysis_form7801 ------------------------------------------------------------
 
 
-class EmploymentEntry(_Output):
-    """Form 7801 part: one employment period."""
+class PersonalInfo(_Strict):
+    """Section 1 of Form 7801: the claimant. Empty strings where the documents say nothing."""
 
-    employer: str | None = None
-    role: str | None = None
-    start_date: str | None = None
-    end_date: str | None = None
-    monthly_salary: Amount | None = None
-
-
-class Physician(_Output):
-    """A treating physician."""
-
-    name: str | None = None
-    specialty: str | None = None
-    clinic: str | None = None
+    full_name: str
+    id_number: str
+    date_of_birth: str = Field(description="ISO date (YYYY-MM-DD) or empty.")
+    gender: str
+    marital_status: str
+    address: str
+    phone: str
+    email: str
 
 
-class Hospitalization(_Output):
-    """One hospital stay."""
+class EmploymentEntry(_Strict):
+    """One employment period of the claimant."""
 
-    hospital: str | None = None
-    department: str | None = None
-    admission_date: str | None = None
-    discharge_date: str | None = None
-    reason: str | None = None
-
-
-class DisabilityInfo(_Output):
-    """Form 7801 part: the disabilities and their treatment."""
-
-    disability_types: list[str] = []
-    treating_physicians: list[Physician] = []
-    hospitalizations: list[Hospitalization] = []
+    employer: str
+    position: str
+    start_date: str = Field(description="ISO date or empty.")
+    end_date: str = Field(description="ISO date, empty if ongoing or unknown.")
+    monthly_salary: float | None = Field(description="Gross monthly salary in ILS, null if unknown.")
 
 
-class BankDetails(_Output):
-    """Form 7801 part: where the allowance is paid."""
+class TreatingPhysician(_Strict):
+    """A physician treating the claimant."""
 
-    bank_name: str | None = None
-    branch: str | None = None
-    account_number: str | None = None
-    account_holder: str | None = None
-
-
-class MedicalWaiver(_Output):
-    """Form 7801 part: the medical-confidentiality waiver."""
-
-    signed: bool | None = None
-    notes: str | None = None
+    name: str
+    specialty: str
+    clinic: str
 
 
-class FormMetadata(_Output):
-    """How complete the form is."""
+class Hospitalization(_Strict):
+    """A hospital stay."""
 
-    completion_percentage: Percent = 0
-
-
-class Form7801(_Output):
-    """National Insurance form 7801 (general disability claim), as far as the input supports it."""
-
-    personal_info: PersonalInfo = pydantic.Field(default_factory=PersonalInfo)
-    employment_history: list[EmploymentEntry] = []
-    disability_info: DisabilityInfo = pydantic.Field(default_factory=DisabilityInfo)
-    bank_details: BankDetails = pydantic.Field(default_factory=BankDetails)
-    medical_waiver: MedicalWaiver = pydantic.Field(default_factory=MedicalWaiver)
-    metadata: FormMetadata = pydantic.Field(default_factory=FormMetadata)
+    hospital: str
+    department: str
+    admission_date: str = Field(description="ISO date or empty.")
+    discharge_date: str = Field(description="ISO date or empty.")
+    reason: str
 
 
-class PreparationItem(_Output):
-    """Something to prepare for the medical committee, and what to say about it."""
+class DisabilityInfo(_Strict):
+    """The medical part of Form 7801."""
+
+    disability_types: list[str]
+    description: str
+    onset_date: str = Field(description="ISO date or empty.")
+    treating_physicians: list[TreatingPhysician]
+    hospitalizations: list[Hospitalization]
+    medications: list[str]
+
+
+class BankDetails(_Strict):
+    """Where the allowance is paid."""
+
+    bank_name: str
+    branch_number: str
+    account_number: str
+    account_holder: str
+
+
+class MedicalWaiver(_Strict):
+    """Consent to release medical information to the National Insurance Institute."""
+
+    signed: bool | None = Field(description="null if the documents do not say.")
+    signature_date: str = Field(description="ISO date or empty.")
+    notes: str
+
+
+class FormMetadata(_Strict):
+    """How complete the prepared form is."""
+
+    completion_percentage: Percent
+    missing_fields: list[str]
+    source_documents: list[str] = Field(description="Which input documents were used (by index/type).")
+
+
+class Form7801(_Strict):
+    """Form 7801 (National Insurance disability claim), as far as the documents support it."""
+
+    personal_info: PersonalInfo
+    employment_history: list[EmploymentEntry]
+    disability_info: DisabilityInfo
+    bank_details: BankDetails
+    medical_waiver: MedicalWaiver
+    metadata: FormMetadata
+
+
+class PreparationItem(_Strict):
+    """Advice for the medical committee: what it is, and what the claimant should say."""
 
     title: str
-    detail: str = ""
-    should_say: str = ""
+    detail: str
+    should_say: str
 
 
-class Form7801Analysis(_Output):
-    """``document_analysis_form7801``: the filled form and the claim strategy."""
+class Form7801Analysis(_Strict):
+    """The ``analysis`` object of a ``document_analysis_form7801`` result (issue 4)."""
 
     form_7801: Form7801
-    summary: str = ""
-    strategy: str = ""
-    claim_rate: str = ""
-    recommendations: list[str] = []
-    preparation_data: list[PreparationItem] = []
-
-
-SCHEMAS: dict[AnalysisKind, type[pydantic.BaseModel]] = {
-    AnalysisKind.CALL_ANALYSIS: CallAnalysis,
-    AnalysisKind.DOCUMENT_ANALYSIS_AGENT: AgentDocumentAnalysis,
-    AnalysisKind.DOCUMENT_ANALYSIS_FORM7801: Form7801Analysis,
-}
+    summary: str
+    strategy: str
+    claim_rate: str = Field(description="Recommended claim rate, e.g. '75%'; empty if unknown.")
+    recommendations: list[str]
+    preparation_data: list[PreparationItem]

@@ -43,10 +43,16 @@ AGENT_OUTPUT: dict[str, Any] = {
     "gaps": ["No pay slips"],
 }
 FORM_OUTPUT: dict[str, Any] = {
-    "form_7801": {"personal_info": {"full_name": None}, "employment_history": [],
-                  "disability_info": {"disability_types": ["orthopedic"], "treating_physicians": [],
-                                      "hospitalizations": []},
-                  "bank_details": {}, "medical_waiver": {}, "metadata": {"completion_percentage": 20}},
+    "form_7801": {
+        "personal_info": {"full_name": "", "id_number": "", "date_of_birth": "", "gender": "", "marital_status": "",
+                          "address": "", "phone": "", "email": ""},
+        "employment_history": [],
+        "disability_info": {"disability_types": ["orthopedic"], "description": "Chronic lumbar pain", "onset_date": "",
+                            "treating_physicians": [], "hospitalizations": [], "medications": []},
+        "bank_details": {"bank_name": "", "branch_number": "", "account_number": "", "account_holder": ""},
+        "medical_waiver": {"signed": None, "signature_date": "", "notes": ""},
+        "metadata": {"completion_percentage": 20, "missing_fields": ["bank_details"], "source_documents": []},
+    },
     "summary": "Partially filled from the documents.",
     "strategy": "Collect bank details",
     "claim_rate": "66.7%",

@@ -23,4 +23,5 @@ def test_cut_keeps_beginning_and_says_how_much_was_omitted():
 
 def test_merge_without_previous_analysis_keeps_model_items():
     new = {"documents_requested_list": [{"name": "A", "uploaded": False}]}
-    assert merge_requested_documents(new, None) == new
+    assert merge_requested_documents(new, None) == {
+        "documents_requested_list": [{"name": "A", "uploaded": False, "document_id": None}]}

@@ -126,7 +126,7 @@ async def test_form7801_saves_final_analysis_and_sets_submission_pending(api):
     assert reply.json["message"].startswith("Form 7801 analysis job created.")
     job = await finished(api, reply.json["job_id"])
     assert job["status"] == "completed"
-    assert job["result"]["analysis"]["form_7801"]["personal_info"]["full_name"] is None
+    assert job["result"]["analysis"]["form_7801"]["personal_info"]["full_name"] == ""
     assert job["result"]["analysis"]["form_7801"]["metadata"]["completion_percentage"] == 20
     case = await case_json(api, case_id)
     assert case["status"] == "Submission pending" and case["final_document_analysis"] == job["result"]["analysis"]
@@ -273,8 +273,8 @@ async def test_reanalysis_keeps_uploaded_flags_and_document_links(api, services,
 
     await services.cases.repository.save_analysis(case_id, AnalysisField.CALL_SUMMARY, mark_uploaded)
     providers.queue(Reply(output={**CALL_OUTPUT, "documents_requested_list": [
-        {"name": "  medical   REPORT ", "reason": "again", "uploaded": False},
-        {"name": "Pay slips", "reason": "income", "uploaded": False}]}))
+        {"name": "  medical   REPORT ", "reason": "again", "source": "Hospital", "required": True, "uploaded": False},
+        {"name": "Pay slips", "reason": "income", "source": "Employer", "required": True, "uploaded": False}]}))
     job = await finished(api, (await api.post(CALL.format(case_id))).json["job_id"])
     items = job["result"]["analysis"]["documents_requested_list"]
     assert items[0]["uploaded"] is True and items[0]["document_id"] == "doc-1" and items[0]["reason"] == "again"
