@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.analysis.service import AnalysisService
 from server.auth import TokenVerifier
+from server.cases.service import CaseServices
 from server.config import Settings
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
@@ -25,6 +27,8 @@ class Services:
         tokens: bearer-token verification (with its cache).
         started_at: Unix time (seconds) the services were built; ids minted before it belong
             to an earlier run of the server.
+        cases: the case repository and document extractor (None in apps built without them).
+        analysis: starts analysis jobs; holds the provider set and Idempotency-Key answers.
         extras: services added by feature modules (cases repository, providers, waiters...).
     """
 
@@ -34,4 +38,6 @@ class Services:
     waiters: Waiters
     tokens: TokenVerifier
     started_at: float = field(default_factory=time.time)
+    cases: CaseServices | None = None
+    analysis: AnalysisService | None = None
     extras: dict[str, Any] = field(default_factory=dict)
