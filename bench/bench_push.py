@@ -114,7 +114,9 @@ async def change_latency(port: int, pid: int, headers: dict, waiters: int, chang
         for job_id in ids[batch_start:batch_start + 500]:
             tasks.append(asyncio.ensure_future(hold_long_poll(port, job_id, headers, None, done)))
         await asyncio.sleep(0.05)
-    await asyncio.sleep(3)  # every request sent and parked
+    while (await control(port, "/bench/waiters"))["open"] < waiters:  # every request parked
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1)
     rss_after = rss_kib(pid)
     releaser = await Connection.open(port)
     latencies = []

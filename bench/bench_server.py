@@ -8,6 +8,7 @@ Control routes (this process only, never in the server's route table):
   POST /bench/gated?n=N&owner=U             N running jobs that wait for /bench/release
   POST /bench/release/{job_id}              let one gated job complete now
   POST /bench/timed?n=N                     N jobs that complete after a random 0.5-4 s
+  POST /bench/waiters                       number of open long-polls and streams
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ class Control(tornado.web.RequestHandler):
             job = await self.services.runner.submit("gated", owner, {})
             ids.append(job.job_id)
         return {"ids": ids}
+
+    async def do_waiters(self, _):
+        return {"open": self.services.waiters.open_count}
 
     async def do_release(self, job_id):
         self.gates.setdefault(job_id, asyncio.Event()).set()

@@ -88,8 +88,9 @@ class JobHandler(JobHandlerBase):
         def done(changed: Job) -> bool:
             return changed.is_terminal if until_finished else changed.version != baseline
 
-        with self.services.waiters.watch_job(self.principal.user_id, job.job_id, done) as self._watch:
-            reason = await self._watch.wait(seconds)
+        with self.services.waiters.watch_job(self.principal.user_id, job.job_id, done) as watch:
+            self._watch = watch
+            reason = await watch.wait(seconds)
         self._watch = None
         if reason is WakeReason.CLOSED:
             return None
@@ -142,9 +143,10 @@ class JobListHandler(JobHandlerBase):
         store = self.services.store
         changed, cursor = await store.changes_since(query.owner_id, since)
         if not changed and seconds is not None:
-            with self.services.waiters.watch_owner(self.principal.user_id, query.owner_id) as self._watch:
+            with self.services.waiters.watch_owner(self.principal.user_id, query.owner_id) as watch:
+                self._watch = watch
                 if store.cursor() == since:
-                    reason = await self._watch.wait(seconds)
+                    reason = await watch.wait(seconds)
                     if reason is WakeReason.CLOSED:
                         return
             self._watch = None
@@ -188,8 +190,9 @@ class JobEventsHandler(JobHandlerBase):
         last_seen = parse_since(self.request.headers.get("Last-Event-ID"))
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("X-Accel-Buffering", "no")
-        with self.services.waiters.stream(self.principal.user_id, job.job_id) as self._watch:
-            await self._send_until_finished(self._watch, job, last_seen or 0)
+        with self.services.waiters.stream(self.principal.user_id, job.job_id) as stream:
+            self._watch = stream
+            await self._send_until_finished(stream, job, last_seen or 0)
         self._watch = None
         if not self._client_gone:
             self.finish()

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from typing import TypeVar
 
 from server.errors import TooManyRequests, Unavailable
 from server.jobs.models import Job
@@ -28,29 +28,79 @@ class WakeReason(str, enum.Enum):
     CLOSED = "closed"  # the client went away
 
 
-class Watch:
-    """One open long-poll: ``wait(timeout)`` returns the first ``WakeReason``."""
+_HeldT = TypeVar("_HeldT", bound="_Held")
 
-    def __init__(self) -> None:
+
+class _Held:
+    """An open wait or stream: holds a user's slot and a store subscription until closed.
+
+    A plain class rather than generator context managers, and no ``asyncio.wait_for``: with ten
+    thousand parked long-polls every frame and closure per waiter shows in resident memory.
+    """
+
+    __slots__ = ("_waiters", "_user_id", "_unsubscribe")
+
+    def __init__(self, waiters: Waiters, user_id: str):
+        self._waiters = waiters
+        self._user_id = user_id
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def __enter__(self: _HeldT) -> _HeldT:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Unsubscribe and give the slot back (idempotent)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+            self._waiters._release(self._user_id, self)
+
+    def wake(self, reason: WakeReason) -> None:
+        raise NotImplementedError
+
+
+class Watch(_Held):
+    """One open long-poll: ``await watch.wait(timeout)`` gives the first ``WakeReason``."""
+
+    __slots__ = ("_future", "_timer")
+
+    def __init__(self, waiters: Waiters, user_id: str):
+        super().__init__(waiters, user_id)
         self._future: asyncio.Future[WakeReason] = asyncio.get_running_loop().create_future()
+        self._timer: asyncio.TimerHandle | None = None
 
     def wake(self, reason: WakeReason = WakeReason.CHANGED) -> None:
         """End the wait with ``reason`` (no effect once it ended)."""
         if not self._future.done():
             self._future.set_result(reason)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    async def wait(self, timeout: float) -> WakeReason:
-        """Wait at most ``timeout`` seconds."""
-        try:
-            return await asyncio.wait_for(self._future, timeout)
-        except asyncio.TimeoutError:
-            return WakeReason.TIMEOUT
+    def wait(self, timeout: float) -> asyncio.Future[WakeReason]:
+        """The future of the wait, which resolves ``TIMEOUT`` after ``timeout`` seconds at the latest."""
+        if not self._future.done():
+            self._timer = asyncio.get_running_loop().call_later(timeout, self.wake, WakeReason.TIMEOUT)
+        return self._future
+
+    def close(self) -> None:
+        """Release the slot and the subscription; cancel the deadline timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        super().close()
 
 
-class JobStream:
+class JobStream(_Held):
     """One open event stream: a queue of job snapshots, one per change."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_queue",)
+
+    def __init__(self, waiters: Waiters, user_id: str):
+        super().__init__(waiters, user_id)
         self._queue: asyncio.Queue[Job | WakeReason] = asyncio.Queue()
 
     def push(self, job: Job) -> None:
@@ -83,7 +133,7 @@ class Waiters:
         self._max_per_user = max_per_user
         self._max_total = max_total
         self._by_user: dict[str, int] = {}
-        self._open: set[Watch | JobStream] = set()
+        self._open: set[_Held] = set()
         self._closing = False
 
     @property
@@ -96,54 +146,45 @@ class Waiters:
         """Open event streams right now."""
         return sum(isinstance(item, JobStream) for item in self._open)
 
-    @contextmanager
-    def watch_job(self, user_id: str, job_id: str, done: Callable[[Job], bool]) -> Iterator[Watch]:
+    def watch_job(self, user_id: str, job_id: str, done: Callable[[Job], bool]) -> Watch:
         """Open a watch woken by the first change of job ``job_id`` that satisfies ``done``.
 
         Only this job's changes reach it: the cost of a change does not grow with the waits on
-        other jobs. Raises like ``_slot``.
+        other jobs. Use it as a context manager (closing releases it). Raises like ``_take_slot``.
         """
-        watch = Watch()
+        watch = Watch(self, user_id)
 
         def on_change(job: Job) -> None:
             if done(job):
                 watch.wake()
 
-        with self._holding(user_id, watch, self._store.subscribe(job_id, on_change)):
-            yield watch
+        return self._open_held(watch, lambda: self._store.subscribe(job_id, on_change))
 
-    @contextmanager
-    def watch_owner(self, user_id: str, owner_id: str | None) -> Iterator[Watch]:
+    def watch_owner(self, user_id: str, owner_id: str | None) -> Watch:
         """Open a watch woken by any change of ``owner_id``'s jobs (None: of any job)."""
-        watch = Watch()
-        with self._holding(user_id, watch, self._store.subscribe_owner(owner_id, lambda job: watch.wake())):
-            yield watch
+        watch = Watch(self, user_id)
+        return self._open_held(watch, lambda: self._store.subscribe_owner(owner_id, lambda job: watch.wake()))
 
-    @contextmanager
-    def stream(self, user_id: str, job_id: str) -> Iterator[JobStream]:
+    def stream(self, user_id: str, job_id: str) -> JobStream:
         """Open an event stream receiving every change of job ``job_id``."""
-        stream = JobStream()
-        with self._holding(user_id, stream, self._store.subscribe(job_id, stream.push)):
-            yield stream
+        stream = JobStream(self, user_id)
+        return self._open_held(stream, lambda: self._store.subscribe(job_id, stream.push))
 
-    @contextmanager
-    def _holding(self, user_id: str, item: Watch | JobStream, unsubscribe: Callable[[], None]) -> Iterator[None]:
-        try:
-            self._take_slot(user_id)
-        except Exception:
-            unsubscribe()
-            raise
-        self._open.add(item)
+    def _open_held(self, held: _HeldT, subscribe: Callable[[], Callable[[], None]]) -> _HeldT:
+        self._take_slot(held._user_id)
+        held._unsubscribe = subscribe()
+        self._open.add(held)
         if self._closing:
-            item.wake(WakeReason.SHUTDOWN)
-        try:
-            yield
-        finally:
-            unsubscribe()
-            self._open.discard(item)
-            self._release_slot(user_id)
+            held.wake(WakeReason.SHUTDOWN)
+        return held
 
     def _take_slot(self, user_id: str) -> None:
+        """Count one more wait for ``user_id``.
+
+        Raises:
+            TooManyRequests: the user holds ``max_per_user`` (429, ``Retry-After``).
+            Unavailable: the process holds ``max_total`` (503, ``Retry-After``).
+        """
         held = self._by_user.get(user_id, 0)
         if held >= self._max_per_user:
             raise TooManyRequests(f"At most {self._max_per_user} open long-polls or streams per user",
@@ -153,7 +194,8 @@ class Waiters:
                               code="too_many_waits", retry_after=2)
         self._by_user[user_id] = held + 1
 
-    def _release_slot(self, user_id: str) -> None:
+    def _release(self, user_id: str, held: _Held) -> None:
+        self._open.discard(held)
         left = self._by_user[user_id] - 1
         if left:
             self._by_user[user_id] = left
