@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from server.analysis.inputs import AnalysisKind
-from server.analysis.providers.base import ProgressCallback, Usage
+from server.analysis.providers.base import ProgressCallback, ProviderError, Usage
 
 log = logging.getLogger("server.analysis.providers")
 
@@ -50,9 +50,10 @@ def log_success(vendor: str, kind: AnalysisKind, model: str, usage: Usage, secon
     )
 
 
-def log_failure(vendor: str, kind: AnalysisKind, model: str, exc: BaseException, seconds: float) -> None:
-    """Log one failed call: exception class and HTTP status only, never the exception text."""
+def log_failure(vendor: str, kind: AnalysisKind, model: str, error: ProviderError, seconds: float) -> None:
+    """Log one failed call: our code, the SDK exception class and HTTP status; never exception text."""
+    cause = error.__cause__ or error
     log.warning(
-        "%s call failed kind=%s model=%s error=%s status=%s duration=%.2fs",
-        vendor, kind.value, model, type(exc).__name__, getattr(exc, "status_code", None), seconds,
+        "%s call failed kind=%s model=%s code=%s error=%s status=%s duration=%.2fs",
+        vendor, kind.value, model, error.code, type(cause).__name__, getattr(cause, "status_code", None), seconds,
     )

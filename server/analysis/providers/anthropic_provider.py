@@ -69,7 +69,7 @@ class AnthropicProvider:
             message = await self._call(kind, data, StreamProgress(kind, progress))
             output = _validated(kind, message)
         except ProviderError as exc:
-            log_failure(self.name, kind, self.model, exc.__cause__ or exc, time.monotonic() - started)
+            log_failure(self.name, kind, self.model, exc, time.monotonic() - started)
             raise
         usage = Usage(message.usage.input_tokens or 0, message.usage.output_tokens or 0)
         seconds = time.monotonic() - started

@@ -67,7 +67,7 @@ class OpenAIProvider:
         try:
             output, usage = await self._call(kind, data, StreamProgress(kind, progress))
         except ProviderError as exc:
-            log_failure(self.name, kind, self.model, exc.__cause__ or exc, time.monotonic() - started)
+            log_failure(self.name, kind, self.model, exc, time.monotonic() - started)
             raise
         seconds = time.monotonic() - started
         log_success(self.name, kind, self.model, usage, seconds)
