@@ -6,11 +6,14 @@ assert status and body themselves.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import tornado.ioloop
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
 from server.app import make_app
@@ -19,6 +22,16 @@ from server.config import AuthSettings, CasesSettings, JobSettings, Settings
 from server.services import Services
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+@pytest.fixture
+def io_loop() -> Iterator[tornado.ioloop.IOLoop]:
+    """A fresh IOLoop per test; replaces pytest-tornado's, whose ``make_current()`` is deprecated."""
+    loop = tornado.ioloop.IOLoop(make_current=False)
+    asyncio.set_event_loop(loop.asyncio_loop)  # type: ignore[attr-defined]
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close(all_fds=True)
 
 
 @pytest.fixture
