@@ -9,6 +9,7 @@ import tornado.web
 
 from server.analysis.handlers import AgentAnalysisHandler, CallAnalysisHandler, Form7801AnalysisHandler
 from server.analysis.jobs import AnalysisJobs
+from server.analysis.providers.registry import ProviderSet
 from server.analysis.service import AnalysisService
 from server.auth import TokenVerifier
 from server.cases.demo import seed_demo_cases
@@ -32,8 +33,8 @@ STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 def build_services(settings: Settings) -> Services:
     """Create the store, runner, case and analysis services from ``settings`` (no I/O, no tasks started).
 
-    The three analysis job types are registered here. ``services.analysis.providers`` stays None
-    until the provider layer sets it (jobs then fail with ``provider_unavailable``).
+    The three analysis job types are registered here, served by the providers ``settings.llm``
+    chooses (one SDK client per vendor for the life of the server; closed by ``shutdown``).
     """
     jobs = settings.jobs
     store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
@@ -41,10 +42,14 @@ def build_services(settings: Settings) -> Services:
                        timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
     waiters = Waiters(store, max_per_user=settings.push.max_per_user, max_total=settings.push.max_total)
     cases = CaseServices.from_settings(settings.cases)
-    analysis = AnalysisService(runner, store, providers=None)
+    providers = ProviderSet.build(settings.llm)
+    analysis = AnalysisService(runner, store, providers=providers)
     AnalysisJobs(cases.repository, analysis, settings.cases.analysis_max_input_chars).register(runner)
-    return Services(settings=settings, store=store, runner=runner, waiters=waiters,
-                    tokens=TokenVerifier(settings.auth), cases=cases, analysis=analysis)
+    services = Services(settings=settings, store=store, runner=runner, waiters=waiters,
+                        tokens=TokenVerifier(settings.auth), cases=cases, analysis=analysis)
+    services.extras["describe_providers"] = providers.describe
+    services.extras["providers"] = providers
+    return services
 
 
 def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
@@ -107,3 +112,6 @@ async def shutdown(services: Services, grace_seconds: float = 0.0) -> None:
     services.waiters.release_all()  # the interrupted jobs' final states have been sent
     if services.cases is not None:
         await services.cases.aclose()  # after the runner: finishing jobs may still write back
+    providers = services.extras.pop("providers", None)
+    if providers is not None:
+        await providers.aclose()

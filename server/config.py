@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from server.analysis.providers.config import LLMSettings
 from server.errors import ConfigError
 
 _MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits)
@@ -195,6 +196,7 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     push: PushSettings = field(default_factory=PushSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
+    llm: LLMSettings = field(default_factory=lambda: LLMSettings.from_env({}))  # no keys: offline analyzer
     production: bool = False
     host: str = "0.0.0.0"  # noqa: S104  # a dyno must listen on every interface
     port: int = 8000
@@ -224,6 +226,7 @@ class Settings:
             jobs=_jobs_from_env(env),
             push=_push_from_env(env),
             cases=_cases_from_env(env),
+            llm=LLMSettings.from_env(env, production),
             production=production,
             host=env.get("HOST", "0.0.0.0"),  # noqa: S104
             port=_int(env, "PORT", 8000, minimum=1, maximum=65535),
