@@ -88,11 +88,13 @@ class JobHandler(JobHandlerBase):
         def done(changed: Job) -> bool:
             return changed.is_terminal if until_finished else changed.version != baseline
 
+        if self._client_gone:
+            return None  # closed while the request was being read: nobody to answer
         with self.services.waiters.watch_job(self.principal.user_id, job.job_id, done) as watch:
             self._watch = watch
             reason = await watch.wait(seconds)
         self._watch = None
-        if reason is WakeReason.CLOSED:
+        if reason is WakeReason.CLOSED or self._client_gone:
             return None
         return await self.load_job(job.job_id)
 
@@ -143,11 +145,13 @@ class JobListHandler(JobHandlerBase):
         store = self.services.store
         changed, cursor = await store.changes_since(query.owner_id, since)
         if not changed and seconds is not None:
+            if self._client_gone:
+                return
             with self.services.waiters.watch_owner(self.principal.user_id, query.owner_id) as watch:
                 self._watch = watch
                 if store.cursor() == since:
                     reason = await watch.wait(seconds)
-                    if reason is WakeReason.CLOSED:
+                    if reason is WakeReason.CLOSED or self._client_gone:
                         return
             self._watch = None
             changed, cursor = await store.changes_since(query.owner_id, since)

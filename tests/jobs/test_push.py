@@ -234,3 +234,22 @@ async def test_shutdown_answers_open_waits_at_once(api, base_url, services):
     final = services.store._jobs[job.job_id]
     assert final.status.value == "failed" and final.error_code == "interrupted"
     assert services.waiters.open_count == 0
+
+
+@pytest.mark.gen_test(timeout=15)
+async def test_long_poll_from_a_client_that_already_left_logs_no_error(api, services, caplog):
+    import logging
+    import socket
+    from urllib.parse import urlsplit
+
+    job = await running_gated(services, "gone")
+    port = urlsplit(api.base_url).port
+    for _ in range(20):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(f"GET /jobs/{job.job_id}?wait=0.3 HTTP/1.1\r\nHost: x\r\n"
+                     f"Authorization: Bearer {api.token()}\r\n\r\n".encode())
+        sock.close()
+    await asyncio.sleep(1.0)
+    await settle(lambda: services.waiters.open_count == 0)
+    assert services.store.subscriber_count() == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
