@@ -43,11 +43,14 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def services(settings: Settings):
+def services(settings: Settings, io_loop: tornado.ioloop.IOLoop):
+    """The app's services; at teardown every job still running is stopped and the database closed,
+    so nothing leaks into the next test (pending tasks, open sqlite connections)."""
     from server.app import build_services
 
     services = build_services(settings)
     yield services
+    io_loop.run_sync(lambda: services.runner.shutdown(0))
     if services.cases is not None:
         services.cases.close()
 

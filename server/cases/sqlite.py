@@ -108,11 +108,15 @@ class SqliteCaseRepository:
             directory = os.path.dirname(os.path.abspath(self._path))
             os.makedirs(directory, exist_ok=True)
         conn = sqlite3.connect(self._path, isolation_level=None, timeout=5.0)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        _migrate(conn)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            _migrate(conn)
+        except BaseException:
+            conn.close()  # e.g. a schema newer than this server: do not leak the handle
+            raise
         return conn
 
     async def open(self) -> None:

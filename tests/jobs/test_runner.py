@@ -118,6 +118,7 @@ async def test_job_over_deadline_fails_with_timeout(settings):
     assert final.status is JobStatus.FAILED and final.error_code == "timeout"
     assert final.error == "The job took longer than its time limit and was stopped."
     assert fast.store._jobs[other.job_id].error_code == "internal"
+    fast.cases.close()
 
 
 @pytest.mark.gen_test(timeout=10)
