@@ -14,6 +14,7 @@ from server.jobs.retention import Sweeper
 from server.jobs.runner import JobRunner
 from server.jobs.store import MemoryJobStore
 from server.jobs.waiters import Waiters
+from server.page import DevTokensHandler, PageHandler, StaticHandler
 from server.services import Services
 from server.web import NotFoundHandler
 
@@ -41,6 +42,8 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
         (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
         (rf"/jobs/{UUID_PATTERN}/cancel", JobCancelHandler, api),
         (rf"/jobs/{UUID_PATTERN}/events", JobEventsHandler, api),
+        (r"/", PageHandler, api),
+        (r"/dev/tokens", DevTokensHandler, api),
     ]
 
 
@@ -51,6 +54,7 @@ def make_app(services: Services) -> tornado.web.Application:
         default_handler_class=NotFoundHandler,
         default_handler_args={"services": services},
         static_path=STATIC_DIR,
+        static_handler_class=StaticHandler,
     )
 
 
