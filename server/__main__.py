@@ -11,7 +11,7 @@ import sys
 
 import tornado.httpserver
 
-from server.app import build_services, make_app, shutdown, start_background
+from server.app import build_services, make_app, shutdown, start_background, startup
 from server.auth import mint_token
 from server.config import Settings
 from server.errors import ConfigError
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 async def serve(settings: Settings, port: int) -> None:
     """Run the server until SIGTERM/SIGINT, then shut down gracefully (a second signal exits at once)."""
     services = build_services(settings)
+    await startup(services)
     app = make_app(services)
     http = tornado.httpserver.HTTPServer(app, xheaders=True)
     http.listen(port, settings.host)

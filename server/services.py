@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.analysis.service import AnalysisService
+from server.cases.service import CaseServices
 from server.config import Settings
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
@@ -23,6 +25,8 @@ class Services:
         waiters: open long-polls and event streams.
         started_at: Unix time (seconds) the services were built; ids minted before it belong
             to an earlier run of the server.
+        cases: the case repository and document extractor (None in apps built without them).
+        analysis: starts analysis jobs; holds the provider set and Idempotency-Key answers.
         extras: services added by feature modules (cases repository, providers, waiters...).
     """
 
@@ -31,4 +35,6 @@ class Services:
     runner: JobRunner
     waiters: Waiters
     started_at: float = field(default_factory=time.time)
+    cases: CaseServices | None = None
+    analysis: AnalysisService | None = None
     extras: dict[str, Any] = field(default_factory=dict)
