@@ -210,7 +210,7 @@ class FakeProviderServer:
         try:
             await asyncio.wait_for(self._closing.wait(), seconds)
             return False
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return True
 
 
@@ -228,7 +228,7 @@ def make_app(fake: FakeProviderServer) -> tornado.web.Application:
 class FakeHandlerBase(tornado.web.RequestHandler):
     """Shared part of the wire handlers: record, pick the reply, wait, answer errors."""
 
-    def initialize(self, fake: FakeProviderServer) -> None:  # noqa: D401 - Tornado hook
+    def initialize(self, fake: FakeProviderServer) -> None:
         self.fake = fake
 
     async def post(self) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -25,13 +26,24 @@ from server.analysis.inputs import AnalysisInput, AnalysisKind
 from server.analysis.providers import _offline_rules as rules
 from server.analysis.providers._calls import log_success
 from server.analysis.providers._extract import (
-    amount_near, amounts, contains_any, matching, percents, sentences, summary,
+    amount_near,
+    amounts,
+    contains_any,
+    matching,
+    percents,
+    sentences,
+    summary,
 )
 from server.analysis.providers.base import AnalysisOutcome, ProgressCallback, Usage
 from server.analysis.providers.offline_form import form7801_analysis
-from server.analysis.schemas import AgentDocumentAnalysis, CallAnalysis, RequestedDocument
+from server.analysis.schemas import (
+    AgentDocumentAnalysis,
+    CallAnalysis,
+    RequestedDocument,
+)
 
 MODEL = "offline-extractive-1"
+Viability = Literal["High Viability", "Low Viability", "Needs More Info"]
 
 
 class OfflineProvider:
@@ -122,7 +134,7 @@ def call_analysis(data: AnalysisInput) -> CallAnalysis:
     )
 
 
-def _viability(score: int, has_transcript: bool) -> str:
+def _viability(score: int, has_transcript: bool) -> Viability:
     if score >= 60:
         return "High Viability"
     if score >= 20 and has_transcript:

@@ -10,10 +10,26 @@ import re
 
 from server.analysis.inputs import AnalysisInput
 from server.analysis.providers import _offline_rules as rules
-from server.analysis.providers._extract import amounts, contains_any, labelled, matching, sentences, summary
+from server.analysis.providers._extract import (
+    amounts,
+    contains_any,
+    labelled,
+    matching,
+    sentences,
+    summary,
+)
 from server.analysis.schemas import (
-    BankDetails, DisabilityInfo, EmploymentEntry, Form7801, Form7801Analysis, FormMetadata,
-    Hospitalization, MedicalWaiver, PersonalInfo, PreparationItem, TreatingPhysician,
+    BankDetails,
+    DisabilityInfo,
+    EmploymentEntry,
+    Form7801,
+    Form7801Analysis,
+    FormMetadata,
+    Hospitalization,
+    MedicalWaiver,
+    PersonalInfo,
+    PreparationItem,
+    TreatingPhysician,
 )
 
 # The surname after the title; first names are not reliably separable from the next word.
