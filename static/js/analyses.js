@@ -35,7 +35,9 @@ export async function startAnalysis(analysis, caseId) {
 export function analysisPanel(analysis, caseRecord) {
   const title = t(analysis.label);
   const headingId = `analysis-${analysis.jobType}`;
-  const start = el('button', { type: 'button', className: 'primary', text: t('analysis.start', { name: title }) });
+  // Visible "Start", spoken "Start Call analysis": three identical names would be ambiguous.
+  const start = el('button', { type: 'button', className: 'primary', text: t('analysis.start'),
+    attrs: { 'aria-label': t('analysis.startLabel', { name: title }) } });
   const problem = el('p', { className: 'error', attrs: { role: 'alert' }, dir: 'auto', hidden: true });
   const body = el('div', { className: 'analysis-body' });
   const root = el('section', { className: 'analysis', attrs: { 'aria-labelledby': headingId } },

@@ -3,7 +3,7 @@
 import { analysisPanel, ANALYSES } from './analyses.js';
 import { request } from './api.js';
 import { byId, clear, el, userText } from './dom.js';
-import { formatBytes, formatDateTime, t } from './i18n.js';
+import { formatBytes, formatDateTime, t, tn } from './i18n.js';
 import { loadCaseJobs, onJobsChange, TERMINAL } from './jobs.js';
 import { uploadArea } from './upload.js';
 
@@ -61,7 +61,7 @@ function renderCaseList() {
       userText('span', item.title, 'case-title'),
       el('span', { className: 'case-meta' },
         el('span', { className: 'badge fair', text: item.status }), ' ',
-        t('cases.documentsCount', { count: item.documents_count }),
+        tn('cases.documentsCount', item.documents_count),
         state.admin ? [' · ', t('cases.owner'), ' ', userText('span', item.user_id)] : null));
     if (current) button.setAttribute('aria-current', 'true');
     list.append(el('li', {}, button));
@@ -162,6 +162,9 @@ async function refreshDocuments() {
     if (state.open?.case_id !== record.case_id) return;
     state.documents = body.documents;
     byId('documents-table').replaceWith(documentsTable(state.documents));
+    const item = state.cases.find((c) => c.case_id === record.case_id);
+    if (item) item.documents_count = body.documents.length;
+    renderCaseList();
   } catch {
     // the upload line already says what went wrong
   }

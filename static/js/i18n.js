@@ -33,6 +33,13 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
 }
 
+/** The plural form of `key` for `count`: looks up `key.one`, `key.two`, `key.other`... by CLDR rules. */
+export function tn(key, count, vars = {}) {
+  const form = new Intl.PluralRules(INTL_LOCALE[current]).select(count);
+  const chosen = STRINGS[current][`${key}.${form}`] !== undefined ? `${key}.${form}` : `${key}.other`;
+  return t(chosen, { count, ...vars });
+}
+
 /** Switch language: sets `lang` and `dir` on <html>, re-labels static text, tells listeners. */
 export function setLanguage(lang) {
   if (!(lang in STRINGS)) return;
@@ -85,15 +92,16 @@ export function formatDuration(totalSeconds) {
   return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
-/** A byte count as B/KB/MB in the current locale. */
+/** A byte count as B/kB/MB/GB in the current locale (Intl units keep the order right in Hebrew). */
 export function formatBytes(bytes) {
-  const units = ['B', 'KB', 'MB', 'GB'];
+  const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte'];
   let value = Number(bytes) || 0;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit += 1;
   }
-  const number = new Intl.NumberFormat(intlLocale(), { maximumFractionDigits: unit ? 1 : 0 }).format(value);
-  return `${number} ${units[unit]}`;
+  return new Intl.NumberFormat(intlLocale(), {
+    style: 'unit', unit: units[unit], unitDisplay: 'short', maximumFractionDigits: unit ? 1 : 0,
+  }).format(value);
 }

@@ -32,6 +32,9 @@ function resultNotes(result) {
     notes.push(el('p', { className: 'meta', text: t('result.documentsAnalyzed', { count: result.documents_analyzed }) }));
   }
   if (result?.timestamp) notes.push(el('p', { className: 'meta', text: formatDateTime(result.timestamp) }));
+  if (result?.provider) {
+    notes.push(el('p', { className: 'meta', text: t('result.producedBy', { provider: result.provider, model: result.model ?? '' }) }));
+  }
   return notes;
 }
 
@@ -41,7 +44,7 @@ function callAnalysis(a) {
       riskBadge(a.risk_assessment),
       a.estimated_claim_amount !== undefined && el('div', { className: 'amount' },
         el('span', { className: 'amount-label', text: t('result.estimatedAmount') }),
-        el('span', { className: 'amount-value', text: shekels(a.estimated_claim_amount) }))),
+        el('span', { className: 'amount-value', text: amountOrNull(a.estimated_claim_amount) ?? t('result.notEstimated') }))),
     el('div', { className: 'scores' },
       scoreBar(t('result.chanceOfApproval'), a.chance_of_approval),
       scoreBar(t('result.strengthScore'), a.strength_score)),
@@ -98,19 +101,26 @@ function formView(form) {
   const disability = form.disability_info ?? {};
   const bank = form.bank_details ?? {};
   const waiver = form.medical_waiver ?? {};
+  const missing = form.metadata?.missing_fields ?? [];
   return el('div', { className: 'form-7801' },
     el('h4', { text: t('form.title') }),
     part(t('form.personal'), facts([
       [t('form.fullName'), person.full_name], [t('form.idNumber'), person.id_number],
-      [t('form.dateOfBirth'), person.date_of_birth], [t('form.address'), person.address],
+      [t('form.dateOfBirth'), person.date_of_birth], [t('form.gender'), person.gender],
+      [t('form.maritalStatus'), person.marital_status], [t('form.address'), person.address],
       [t('form.phone'), person.phone], [t('form.email'), person.email],
     ])),
     part(t('form.employment'), table(t('form.employment'), [
-      [t('form.employer'), 'employer'], [t('form.role'), 'role'], [t('form.startDate'), 'start_date'],
-      [t('form.endDate'), 'end_date'], [t('form.monthlySalary'), (row) => amountOrNull(row.monthly_salary)],
-    ], form.employment_history) ?? empty()),
+      [t('form.employer'), 'employer'], [t('form.role'), (row) => row.position ?? row.role],
+      [t('form.startDate'), 'start_date'], [t('form.endDate'), 'end_date'],
+      [t('form.monthlySalary'), (row) => amountOrNull(row.monthly_salary)],
+    ], form.employment_history, { hideCaption: true }) ?? empty()),
     part(t('form.disability'),
-      facts([[t('form.disabilityTypes'), (disability.disability_types ?? []).join(', ')]]),
+      facts([
+        [t('form.disabilityTypes'), (disability.disability_types ?? []).join(', ')],
+        [t('form.description'), disability.description], [t('form.onset'), disability.onset_date],
+        [t('form.medications'), (disability.medications ?? []).join(', ')],
+      ]),
       table(t('form.physicians'), [
         [t('form.physicianName'), 'name'], [t('form.specialty'), 'specialty'], [t('form.clinic'), 'clinic'],
       ], disability.treating_physicians),
@@ -119,12 +129,14 @@ function formView(form) {
         [t('form.admitted'), 'admission_date'], [t('form.discharged'), 'discharge_date'], [t('form.reason'), 'reason'],
       ], disability.hospitalizations)),
     part(t('form.bank'), facts([
-      [t('form.bankName'), bank.bank_name], [t('form.branch'), bank.branch],
+      [t('form.bankName'), bank.bank_name], [t('form.branch'), bank.branch_number ?? bank.branch],
       [t('form.accountNumber'), bank.account_number], [t('form.accountHolder'), bank.account_holder],
     ])),
     part(t('form.waiver'), facts([
-      [t('form.waiverSigned'), yesNo(waiver.signed)], [t('form.notes'), waiver.notes],
-    ])));
+      [t('form.waiverSigned'), yesNo(waiver.signed)], [t('form.signatureDate'), waiver.signature_date],
+      [t('form.notes'), waiver.notes],
+    ])),
+    missing.length ? part(t('form.missing'), bullets(missing)) : null);
 }
 
 function part(legend, ...children) {
@@ -153,7 +165,7 @@ function checklist(items) {
 
 function preparation(items) {
   if (!items?.length) return null;
-  return el('ol', { className: 'preparation' }, items.map((item) => el('li', {},
+  return el('ol', { className: 'preparation', dir: 'auto' }, items.map((item) => el('li', {},
     userText('strong', item.title),
     item.detail && userText('p', item.detail),
     item.should_say && el('p', { className: 'should-say' },
@@ -167,6 +179,7 @@ function riskBadge(risk) {
     el('span', { className: `badge ${RISK_CLASS[risk] ?? 'fair'}`, text: RISK_KEY[risk] ? t(RISK_KEY[risk]) : risk }));
 }
 
+// The schema uses 0 for "unknown" amounts: show "not provided" rather than a made-up ₪0.
 function amountOrNull(value) {
-  return value === null || value === undefined ? null : shekels(value);
+  return value === null || value === undefined || value === 0 ? null : shekels(value);
 }

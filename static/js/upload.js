@@ -3,7 +3,7 @@
 
 import { request } from './api.js';
 import { el, userText } from './dom.js';
-import { formatBytes, t } from './i18n.js';
+import { formatBytes, t, tn } from './i18n.js';
 
 export const DOCUMENT_TYPES = ['general', 'medical_report', 'pay_slip', 'identity', 'employment', 'bank', 'legal',
   'other'];
@@ -71,7 +71,7 @@ async function uploadOne(caseId, file, documentType, line) {
 
 function describe(doc) {
   const parts = [t('upload.stored'), formatBytes(doc.size_bytes)];
-  if (doc.page_count) parts.push(t('upload.pages', { count: doc.page_count }));
+  if (doc.page_count) parts.push(tn('upload.pages', doc.page_count));
   parts.push(doc.text_found ? t('upload.textFound') : t('upload.noText'));
   return parts.join(' · ');
 }

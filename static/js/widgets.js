@@ -64,7 +64,8 @@ export function prose(text) {
 export function bullets(items) {
   const list = (items ?? []).filter((item) => item !== null && item !== undefined && item !== '');
   if (!list.length) return null;
-  return el('ul', { className: 'bullets' }, list.map((item) => userText('li', String(item))));
+  // dir=auto on the list too: its markers follow the language of the items, not of the UI.
+  return el('ul', { className: 'bullets', dir: 'auto' }, list.map((item) => userText('li', String(item))));
 }
 
 /**
@@ -81,10 +82,10 @@ export function facts(pairs) {
 }
 
 /** A table of objects: columns are [label, key or function]. Null when there are no rows. */
-export function table(caption, columns, rows) {
+export function table(caption, columns, rows, { hideCaption = false } = {}) {
   if (!rows?.length) return null;
   return el('table', { className: 'data-table' },
-    el('caption', { text: caption }),
+    el('caption', { text: caption, className: hideCaption ? 'visually-hidden' : undefined }),
     el('thead', {}, el('tr', {}, columns.map(([label]) => el('th', { scope: 'col', text: label })))),
     el('tbody', {}, rows.map((row) => el('tr', {}, columns.map(([, key]) => {
       const value = typeof key === 'function' ? key(row) : row?.[key];
