@@ -75,8 +75,8 @@ export function analysisPanel(analysis, caseRecord) {
       } else if (!card) {
         body.replaceChildren(savedAnalysis(caseRecord[analysis.caseField], analysis.jobType));
       }
-      const busy = job && (job.status === 'pending' || job.status === 'running');
-      start.hidden = Boolean(busy);
+      // Running: the card has Cancel. Failed: the card has Retry. Either way one button, not two.
+      start.hidden = Boolean(job && job.status !== 'completed');
     },
     destroy() {
       card?.destroy();

@@ -47,8 +47,9 @@ export function jobCard(title, job, actions) {
   const cancel = el('button', { type: 'button', className: 'secondary', text: t('job.cancel') });
   const retry = el('button', { type: 'button', text: t('job.retry') });
   const result = el('div', { className: 'result-slot' });
+  const progressLine = el('p', { className: 'progress-line' }, percentText, ' ', message);
   const root = el('article', { className: 'job-card', attrs: { 'aria-label': title } },
-    status, bar.root, el('p', { className: 'progress-line' }, percentText, ' ', message),
+    status, bar.root, progressLine,
     error, actionError, el('div', { className: 'button-row' }, cancel, retry), result);
   let current = job;
   let renderedResultOf = null;
@@ -85,6 +86,7 @@ export function jobCard(title, job, actions) {
       cancel.hidden = next.status !== 'pending' && next.status !== 'running';
       retry.hidden = next.status !== 'failed';
       error.hidden = next.status !== 'failed';
+      progressLine.hidden = next.status === 'failed'; // the last step's message would read as current
       error.textContent = next.status === 'failed' ? (next.error || statusLabel(next)) : '';
       this.tick();
       if (next.status === 'completed' && renderedResultOf !== next.job_id) {

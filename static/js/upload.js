@@ -22,7 +22,8 @@ export function uploadArea(caseId, onUploaded) {
   const results = el('ul', { className: 'upload-results', attrs: { 'aria-live': 'polite' } });
   const zone = el('div', { className: 'dropzone' },
     el('p', { text: t('upload.drop') }),
-    el('label', { htmlFor: inputId, className: 'file-label', text: t('upload.choose') }), input);
+    input, // before its label: the CSS draws the input's keyboard focus on the label that follows it
+    el('label', { htmlFor: inputId, className: 'file-label', text: t('upload.choose') }));
   const root = el('div', { className: 'upload' },
     el('div', { className: 'field inline' }, el('label', { htmlFor: typeId, text: t('upload.type') }), kind),
     zone, results);
