@@ -151,7 +151,7 @@ function documentsTable(documents) {
       el('td', { text: t(`doctype.${doc.document_type}`) }),
       el('td', { text: doc.page_count ?? '—' }),
       el('td', { className: doc.text_found ? '' : 'warn', text: t(doc.text_found ? 'docs.textYes' : 'docs.textNo') }),
-      el('td', { text: formatBytes(doc.size_bytes) })))));
+      el('td', {}, el('bdi', { dir: 'ltr', text: formatBytes(doc.size_bytes) })))))); // "12.4 kB" in RTL too
 }
 
 async function refreshDocuments() {

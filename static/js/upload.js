@@ -62,7 +62,7 @@ async function uploadOne(caseId, file, documentType, line) {
   try {
     const { body } = await request(`/cases/${encodeURIComponent(caseId)}/documents`, { method: 'POST', form });
     line.className = body.text_found ? 'ok' : 'warn';
-    status.textContent = describe(body);
+    status.replaceChildren(...describe(body));
     for (const warning of body.warnings ?? []) line.append(userText('p', warning, 'warning'));
   } catch (failure) {
     line.className = 'failed';
@@ -71,8 +71,8 @@ async function uploadOne(caseId, file, documentType, line) {
 }
 
 function describe(doc) {
-  const parts = [t('upload.stored'), formatBytes(doc.size_bytes)];
+  const parts = [t('upload.stored'), el('bdi', { dir: 'ltr', text: formatBytes(doc.size_bytes) })];
   if (doc.page_count) parts.push(tn('upload.pages', doc.page_count));
   parts.push(doc.text_found ? t('upload.textFound') : t('upload.noText'));
-  return parts.join(' · ');
+  return parts.flatMap((part, index) => (index ? [' · ', part] : [part]));
 }
