@@ -28,6 +28,8 @@ setup(
             "setuptools<82",
             "pytest-timeout>=2.3",
             "fpdf2>=2.7",  # generates the test PDFs (Hebrew with DejaVu Sans)
+            # Drives Debian's chromium in tests/page (apt-get install chromium; never `playwright install`).
+            "playwright>=1.40",
         ],
     },
     entry_points={"console_scripts": ["case-job-server=server.__main__:main"]},

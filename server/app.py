@@ -23,6 +23,7 @@ from server.jobs.retention import Sweeper
 from server.jobs.runner import JobRunner
 from server.jobs.store import MemoryJobStore
 from server.jobs.waiters import Waiters
+from server.page import DevTokensHandler, PageHandler, StaticHandler
 from server.services import Services
 from server.web import NotFoundHandler
 
@@ -70,6 +71,8 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
         (rf"/vapi/re-analyze-call/{UUID_PATTERN}", CallAnalysisHandler, api),
         (rf"/cases/{UUID_PATTERN}/analyze-with-agent", AgentAnalysisHandler, api),
         (rf"/cases/{UUID_PATTERN}/analyze-documents-form7801", Form7801AnalysisHandler, api),
+        (r"/", PageHandler, api),
+        (r"/dev/tokens", DevTokensHandler, api),
     ]
 
 
@@ -80,6 +83,7 @@ def make_app(services: Services) -> tornado.web.Application:
         default_handler_class=NotFoundHandler,
         default_handler_args={"services": services},
         static_path=STATIC_DIR,
+        static_handler_class=StaticHandler,
     )
 
 

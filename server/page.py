@@ -1,0 +1,93 @@
+"""The browser page: ``/`` (``static/index.html``), its static files, and ``GET /dev/tokens``.
+
+Every page response carries a Content-Security-Policy that allows scripts, styles and requests
+from this origin only and no inline script, so a value that slipped into the DOM as markup
+still could not run. The page inserts every server value as text; the policy is the second wall.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+import tornado.web
+
+from server.auth import mint_token
+from server.errors import NotFound
+from server.web import PublicHandler
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+])
+DEV_TOKEN_TTL_SECONDS = 12 * 3600  # a working day; the secret dies with the process anyway
+DEV_USERS = (("dev-user", False), ("dev-admin", True))
+
+
+def set_security_headers(handler: tornado.web.RequestHandler) -> None:
+    """The headers every page and static response carries."""
+    handler.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.set_header("Referrer-Policy", "no-referrer")
+
+
+class PageHandler(PublicHandler):
+    """``GET /``: the single page (``index.html``); public, the page signs in by itself."""
+
+    def set_default_headers(self) -> None:
+        set_security_headers(self)
+        self.set_header("Cache-Control", "no-cache")  # revalidate, so a deploy is seen at once
+
+    def get(self) -> None:
+        static_dir = self.application.settings["static_path"]
+        with open(os.path.join(static_dir, "index.html"), "rb") as page:  # a few KB; as StaticFileHandler does
+            body = page.read()
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(body)
+
+
+class StaticHandler(tornado.web.StaticFileHandler):
+    """``/static/...`` with the page's security headers (``nosniff`` matters for JS modules)."""
+
+    def set_default_headers(self) -> None:
+        set_security_headers(self)
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-cache")  # module imports carry no version hash
+
+
+class DevTokensHandler(PublicHandler):
+    """``GET /dev/tokens``: one token per dev user, for the page's one-click sign-in.
+
+    Exists only in dev mode with the ephemeral secret, and only for a browser on this machine
+    (the socket's peer address, not ``X-Forwarded-For``, must be loopback): a dev server listening
+    on every interface must not hand an admin token to its network. Anywhere else it answers like
+    an unknown route (404). The tokens are the kind ``python -m server`` prints at start-up.
+    """
+
+    def get(self) -> None:
+        settings = self.services.settings
+        if not (settings.dev_mode and settings.auth.ephemeral and self._from_loopback()):
+            raise NotFound("No such endpoint", code="no_route")
+        tokens = [
+            {"user": user, "admin": admin,
+             "token": mint_token(settings.auth, user, admin=admin, ttl_seconds=DEV_TOKEN_TTL_SECONDS)}
+            for user, admin in DEV_USERS
+        ]
+        self.write_json({"tokens": tokens})
+
+    def _from_loopback(self) -> bool:
+        peer = getattr(self.request.connection, "context", None)
+        address = getattr(peer, "address", None)  # the real socket peer; xheaders cannot change it
+        if not address:
+            return False
+        try:
+            return ipaddress.ip_address(address[0]).is_loopback
+        except ValueError:
+            return False
