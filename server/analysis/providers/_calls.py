@@ -13,6 +13,9 @@ from server.analysis.providers.base import ProgressCallback, ProviderError, Usag
 
 log = logging.getLogger("server.analysis.providers")
 
+# Loggers of the SDKs; at DEBUG they log every request's options, JSON body (the prompt) included.
+_SDK_LOGGERS = ("openai", "anthropic")
+
 # Rough size of a complete answer, in characters; only scales the progress bar while streaming.
 _EXPECTED_CHARS = {
     AnalysisKind.CALL_ANALYSIS: 3000,
@@ -40,6 +43,17 @@ class StreamProgress:
         if percent >= self._reported + 5 or self._reported < 0:
             self._reported = percent
             await self._progress(percent, "Model is writing the analysis")
+
+
+def keep_prompts_out_of_sdk_logs() -> None:
+    """Cap the SDK loggers at INFO, so ``LOG_LEVEL=DEBUG`` does not write transcripts to the log.
+
+    A level set on purpose (the SDKs' own ``OPENAI_LOG`` / ``ANTHROPIC_LOG`` switches) is kept.
+    """
+    for name in _SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
 
 
 def log_success(vendor: str, kind: AnalysisKind, model: str, usage: Usage, seconds: float) -> None:

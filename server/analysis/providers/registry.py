@@ -12,6 +12,7 @@ from typing import Any
 
 from server.analysis.inputs import AnalysisKind
 from server.analysis.providers import anthropic_provider, openai_provider
+from server.analysis.providers._calls import keep_prompts_out_of_sdk_logs
 from server.analysis.providers.base import Provider
 from server.analysis.providers.config import LLMSettings
 from server.analysis.providers.offline import OfflineProvider
@@ -35,7 +36,10 @@ class ProviderSet:
 
     @classmethod
     def build(cls, settings: LLMSettings) -> ProviderSet:
-        """Create the clients the settings need and a provider per kind; log the choice (no keys)."""
+        """Create the clients the settings need and a provider per kind; log the choice (no keys).
+
+        Also caps the SDK loggers at INFO (see ``keep_prompts_out_of_sdk_logs``).
+        """
         used = set(settings.providers.values())
         by_name: dict[str, Provider] = {"offline": OfflineProvider()}
         clients: list[Any] = []
@@ -56,6 +60,8 @@ class ProviderSet:
             by_name["anthropic"] = anthropic_provider.AnthropicProvider(
                 aclient, settings.anthropic_model, settings.max_output_tokens
             )
+        if clients:
+            keep_prompts_out_of_sdk_logs()
         providers = {kind: by_name[name] for kind, name in settings.providers.items()}
         provider_set = cls(providers, clients)
         for job_type, info in provider_set.describe().items():
