@@ -141,14 +141,25 @@ async def test_upload_file_over_limit_inside_envelope_is_413(api):
 
 
 async def raw_exchange(base_url: str, head: bytes, chunks: list[bytes]) -> tuple[int, dict]:
-    """Send ``head`` and ``chunks`` on a raw socket, then read the reply until the server closes."""
+    """Send ``head``, then ``chunks`` one at a time until the server answers; return its reply.
+
+    Sending stops at the first byte of the answer: a server that refuses a body closes the
+    connection, and bytes still arriving then would make the kernel reset it and drop the answer.
+    """
     url = urlparse(base_url)
     reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    answer = asyncio.ensure_future(reader.read(1))
     writer.write(head)
     for chunk in chunks:
-        writer.write(chunk)
-    await writer.drain()
-    raw = await reader.read()  # the server closes after answering: it will not read the rest
+        if answer.done():
+            break
+        try:
+            writer.write(chunk)
+            await writer.drain()
+        except ConnectionError:
+            break  # the server has answered and closed
+        await asyncio.sleep(0.001)
+    raw = await answer + await reader.read()  # the server closes after answering
     writer.close()
     head_part, _, body = raw.partition(b"\r\n\r\n")
     return int(head_part.split(b" ", 2)[1]), json.loads(body)
@@ -171,8 +182,13 @@ async def test_upload_chunked_over_limit_is_413_without_waiting_for_the_end(api,
             f"Authorization: Bearer {api.token()}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
             "Transfer-Encoding: chunked\r\n\r\n").encode()
     piece = b"a" * 65536
-    count = (UPLOAD_LIMIT + ENVELOPE_BYTES) // len(piece) + 1
-    chunks = [b"%x\r\n" % len(piece) + piece + b"\r\n"] * count  # no terminating chunk is ever sent
+    count = (UPLOAD_LIMIT + ENVELOPE_BYTES) // len(piece)
+    chunks = [b"%x\r\n" % len(piece) + piece + b"\r\n"] * count
+    # One more byte passes the limit. Nothing follows it (not even the chunk's CRLF, and no terminating
+    # chunk): the server must answer now, and has read every byte sent, so its close cannot turn into
+    # a reset that would drop the answer before this client reads it.
+    remainder = UPLOAD_LIMIT + ENVELOPE_BYTES - count * len(piece) + 1
+    chunks.append(b"%x\r\n" % (remainder + 1) + b"a" * remainder)
     status, body = await raw_exchange(base_url, head, chunks)
     assert status == 413 and body["code"] == "file_too_large"
     assert (await api.get(f"/cases/{case_id}/documents")).json["count"] == 0

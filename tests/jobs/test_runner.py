@@ -24,7 +24,7 @@ async def test_burst_of_jobs_under_gc_pressure_all_finish(api, services):
     for _ in range(20):
         gc.collect()  # tasks referenced only weakly by asyncio would vanish here
         await asyncio.sleep(0)
-    await settle(lambda: all(status_of(services, j.job_id).is_terminal for j in jobs))
+    await settle(lambda: all(status_of(services, j.job_id).is_terminal for j in jobs), timeout=30)
     assert {status_of(services, j.job_id).status for j in jobs} == {JobStatus.COMPLETED}
     reply = await api.get(f"/jobs/{jobs[-1].job_id}", user="user-199")
     assert reply.json["result"]["echo"] == 199
