@@ -1,0 +1,38 @@
+"""The command line: ``python -m server token`` mints a token the server accepts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from server.auth import verify_token
+from server.config import AuthSettings
+from tests.conftest import TEST_SECRET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "APP_ENV"))}
+    full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "server", *args], cwd=ROOT, env=full_env,  # noqa: S603
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_token_mints_an_admin_token_with_the_configured_secret():
+    done = run_cli("token", "--sub", "alice", "--admin", "--ttl", "120", JWT_SECRET=TEST_SECRET)
+    assert done.returncode == 0, done.stderr
+    principal = verify_token(AuthSettings(key=TEST_SECRET, algorithms=("HS256",)), done.stdout.strip())
+    assert principal.user_id == "alice" and principal.is_admin
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({}, "JWT_SECRET"),
+    ({"JWT_SECRET": "short"}, "JWT_SECRET must be at least 32 bytes"),
+])
+def test_cli_token_without_a_usable_secret_exits_2_naming_the_variable(env, expected):
+    done = run_cli("token", "--sub", "alice", **env)
+    assert done.returncode == 2 and expected in done.stderr and done.stdout == ""
