@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,10 @@ from server.config import Settings
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
 from server.jobs.waiters import Waiters
+from server.metrics import Metrics
+
+Closer = Callable[[], Awaitable[None]]
+ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
 @dataclass
@@ -23,12 +28,21 @@ class Services:
         waiters: open long-polls and event streams.
         started_at: Unix time (seconds) the services were built; ids minted before it belong
             to an earlier run of the server.
-        extras: services added by feature modules (cases repository, providers, waiters...).
+        metrics: the Prometheus registry and collectors of this server.
+        closers: async functions run once at shutdown, after the jobs stopped, in reverse order of
+            registration (register the database close, the provider clients' close...). Each gets a
+            few seconds; a failure is logged and does not stop the others.
+        readiness_checks: named async checks ``/readyz`` awaits (``"database": repo.ping``); a check
+            that returns False, raises or hangs makes the server not ready.
+        extras: services added by feature modules (``describe_providers`` for ``/readyz``...).
     """
 
     settings: Settings
     store: JobStore
     runner: JobRunner
     waiters: Waiters
+    metrics: Metrics
     started_at: float = field(default_factory=time.time)
+    closers: list[Closer] = field(default_factory=list)
+    readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)

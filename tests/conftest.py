@@ -74,7 +74,8 @@ class Api:
         response: HTTPResponse = await AsyncHTTPClient().fetch(
             self.base_url + path, method=method, body=raw, headers=all_headers, raise_error=False,
             request_timeout=timeout, allow_nonstandard_methods=True)
-        parsed = json.loads(response.body) if response.body else None
+        is_json = response.headers.get("Content-Type", "").startswith("application/json")
+        parsed = json.loads(response.body) if response.body and is_json else None
         return Reply(response.code, response.headers, response.body, parsed)
 
     async def get(self, path: str, **kwargs: Any) -> Reply:

@@ -20,7 +20,7 @@ from server.config import AuthSettings
 from server.errors import Unauthenticated
 from tests.conftest import TEST_SECRET
 
-PUBLIC_ROUTES = {r"/healthz", r"/readyz"}
+PUBLIC_ROUTES = {r"/healthz", r"/readyz", r"/metrics"}  # /metrics: public unless METRICS_TOKEN
 
 
 def claims(**extra):
