@@ -33,6 +33,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 CONNECTIONS_CLOSE_SECONDS = 1.0
+LISTEN_BACKLOG = 1024  # Tornado's default 128 resets connections in a burst of clients
 
 
 def _check_single_process(processes: int, web_concurrency: int) -> None:
@@ -72,7 +73,7 @@ async def serve(settings: Settings, port: int) -> None:
     services = build_services(settings)
     app = make_app(services)
     http = tornado.httpserver.HTTPServer(app, xheaders=True)
-    http.listen(port, settings.host)
+    http.listen(port, settings.host, backlog=LISTEN_BACKLOG)
     start_background(services)
     log.info("listening on http://%s:%d (%s)", settings.host, port, "production" if settings.production else "dev")
     if settings.auth.ephemeral:
