@@ -87,6 +87,8 @@ async def serve(settings: Settings, port: int) -> None:
     log.info("shutting down: no new jobs; running jobs=%d get up to %.0fs", services.runner.running_count(), grace)
     await stop_jobs(services, grace)
     http.stop()
+    if not await services.requests.wait_idle(CONNECTIONS_CLOSE_SECONDS):
+        log.warning("shutdown: %d requests still in flight", services.requests.count)
     try:
         await asyncio.wait_for(http.close_all_connections(), CONNECTIONS_CLOSE_SECONDS)
     except asyncio.TimeoutError:

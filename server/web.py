@@ -94,11 +94,25 @@ class ApiHandler(tornado.web.RequestHandler):
     principal: Principal
     _body_parts: list[bytes]
     _body_size = 0
+    _in_flight = False
 
     def initialize(self, services: Services) -> None:
         self.services = services
         self._body_parts = []
         self._cors_headers()
+        services.requests.enter()
+        self._in_flight = True
+
+    def on_finish(self) -> None:
+        self._leave()
+
+    def on_connection_close(self) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._in_flight:
+            self._in_flight = False
+            self.services.requests.leave()
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
