@@ -8,6 +8,7 @@ setup(
     description="Tornado job server for long-running LLM analyses of legal case material",
     python_requires=">=3.10",
     packages=find_packages(include=["server", "server.*"]),
+    package_data={"server.cases": ["demo_files/*.pdf", "demo_files/*.docx"]},
     install_requires=[
         "tornado>=6.4.1,<7",
         "PyJWT[crypto]>=2.10.1,<3",  # 2.10.0 accepted a partial issuer match (CVE-2024-53861)
@@ -15,6 +16,9 @@ setup(
         "uuid6>=2024.7.10",  # UUIDv7 (RFC 9562) before Python 3.14's uuid.uuid7
         "openai>=1.66,<4",
         "anthropic>=0.49,<3",
+        "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
+        "python-docx>=1.1,<2",
+        "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
     ],
     extras_require={
         "test": [
@@ -23,6 +27,7 @@ setup(
             # pytest-tornado 0.8.1 imports pkg_resources, which setuptools 82 removed.
             "setuptools<82",
             "pytest-timeout>=2.3",
+            "fpdf2>=2.7",  # generates the test PDFs (Hebrew with DejaVu Sans)
         ],
     },
     entry_points={"console_scripts": ["case-job-server=server.__main__:main"]},

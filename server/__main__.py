@@ -11,7 +11,7 @@ import sys
 
 import tornado.httpserver
 
-from server.app import build_services, close_services, make_app, start_background, stop_jobs
+from server.app import build_services, close_services, make_app, start_background, startup, stop_jobs
 from server.auth import mint_token
 from server.config import Settings
 from server.errors import ConfigError
@@ -71,6 +71,7 @@ async def serve(settings: Settings, port: int) -> None:
     registered closers run (database, provider clients), and the process exits 0.
     """
     services = build_services(settings)
+    await startup(services)
     app = make_app(services)
     http = tornado.httpserver.HTTPServer(app, xheaders=True)
     http.listen(port, settings.host, backlog=LISTEN_BACKLOG)

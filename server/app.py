@@ -9,6 +9,13 @@ from typing import Any
 
 import tornado.web
 
+from server.analysis.handlers import AgentAnalysisHandler, CallAnalysisHandler, Form7801AnalysisHandler
+from server.analysis.jobs import AnalysisJobs
+from server.analysis.service import AnalysisService
+from server.cases.demo import seed_demo_cases
+from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandler, DocumentHandler
+from server.cases.service import CaseServices
+from server.cases.uploads import DocumentListHandler
 from server.config import Settings
 from server.health import HealthHandler, MetricsHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
@@ -29,14 +36,25 @@ CLOSER_TIMEOUT_SECONDS = 2.0  # each closer; Heroku kills the dyno 30 s after SI
 
 
 def build_services(settings: Settings) -> Services:
-    """Create the store and runner from ``settings`` (no I/O, no tasks started)."""
+    """Create the store, runner, case and analysis services from ``settings`` (no I/O, no tasks started).
+
+    The three analysis job types are registered here. ``services.analysis.providers`` stays None
+    until the provider layer sets it (jobs then fail with ``provider_unavailable``).
+    """
     jobs = settings.jobs
     store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
     runner = JobRunner(store, concurrency=jobs.concurrency, concurrency_by_type=jobs.concurrency_by_type,
                        timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
     waiters = Waiters(store, max_per_user=settings.push.max_per_user, max_total=settings.push.max_total)
     metrics = Metrics(store, waiters)
-    return Services(settings=settings, store=store, runner=runner, waiters=waiters, metrics=metrics)
+    cases = CaseServices.from_settings(settings.cases)
+    analysis = AnalysisService(runner, store, providers=None)
+    AnalysisJobs(cases.repository, analysis, settings.cases.analysis_max_input_chars).register(runner)
+    services = Services(settings=settings, store=store, runner=runner, waiters=waiters, metrics=metrics,
+                        cases=cases, analysis=analysis)
+    services.closers.append(cases.aclose)  # registered first, so closed last (after provider clients)
+    services.readiness_checks["database"] = cases.repository.ping
+    return services
 
 
 def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
@@ -50,6 +68,14 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
         (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
         (rf"/jobs/{UUID_PATTERN}/cancel", JobCancelHandler, api),
         (rf"/jobs/{UUID_PATTERN}/events", JobEventsHandler, api),
+        (r"/cases", CaseListHandler, api),
+        (rf"/cases/{UUID_PATTERN}", CaseHandler, api),
+        (rf"/cases/{UUID_PATTERN}/call-details", CallDetailsHandler, api),
+        (rf"/cases/{UUID_PATTERN}/documents", DocumentListHandler, api),
+        (rf"/cases/{UUID_PATTERN}/documents/{UUID_PATTERN}", DocumentHandler, api),
+        (rf"/vapi/re-analyze-call/{UUID_PATTERN}", CallAnalysisHandler, api),
+        (rf"/cases/{UUID_PATTERN}/analyze-with-agent", AgentAnalysisHandler, api),
+        (rf"/cases/{UUID_PATTERN}/analyze-documents-form7801", Form7801AnalysisHandler, api),
     ]
 
 
@@ -73,6 +99,15 @@ def make_app(services: Services) -> tornado.web.Application:
         static_path=STATIC_DIR,
         log_function=request_done,
     )
+
+
+async def startup(services: Services) -> None:
+    """Start-up I/O before the server listens: open and migrate the case database; in dev mode,
+    seed demo cases for ``dev-user`` when it is empty."""
+    if services.cases is not None:
+        await services.cases.open()
+        if services.settings.dev_mode:
+            await seed_demo_cases(services.cases)
 
 
 def start_background(services: Services) -> None:

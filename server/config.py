@@ -204,6 +204,30 @@ def _http_from_env(env: Mapping[str, str], production: bool) -> HttpSettings:
 
 
 @dataclass(frozen=True)
+class CasesSettings:
+    """Cases, documents and analysis inputs.
+
+    Attributes:
+        db_path: SQLite file of cases and documents (``CASES_DB``); its directory is created.
+        max_upload_bytes: largest accepted document file, bytes (``MAX_UPLOAD_BYTES``).
+        analysis_max_input_chars: characters of transcript plus document text sent to a provider
+            for one analysis (``ANALYSIS_MAX_INPUT_CHARS``); longer inputs are cut and marked truncated.
+    """
+
+    db_path: str = "./data/cases.db"
+    max_upload_bytes: int = 25 * 1024 * 1024
+    analysis_max_input_chars: int = 400_000
+
+
+def _cases_from_env(env: Mapping[str, str]) -> CasesSettings:
+    return CasesSettings(
+        db_path=env.get("CASES_DB", "").strip() or "./data/cases.db",
+        max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024, maximum=1024**3),
+        analysis_max_input_chars=_int(env, "ANALYSIS_MAX_INPUT_CHARS", 400_000, minimum=1000),
+    )
+
+
+@dataclass(frozen=True)
 class ObservabilitySettings:
     """Logs and metrics.
 
@@ -241,6 +265,7 @@ class Settings:
     push: PushSettings = field(default_factory=PushSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
+    cases: CasesSettings = field(default_factory=CasesSettings)
     production: bool = False
     host: str = "0.0.0.0"  # noqa: S104  # a dyno must listen on every interface
     port: int = 8000
@@ -272,6 +297,7 @@ class Settings:
             push=_push_from_env(env),
             http=_http_from_env(env, production),
             observability=_observability_from_env(env),
+            cases=_cases_from_env(env),
             production=production,
             host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104
             port=_int(env, "PORT", 8000, minimum=1, maximum=65535),

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.analysis.service import AnalysisService
+from server.cases.service import CaseServices
 from server.config import Settings
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
@@ -69,6 +71,8 @@ class Services:
             few seconds; a failure is logged and does not stop the others.
         readiness_checks: named async checks ``/readyz`` awaits (``"database": repo.ping``); a check
             that returns False, raises or hangs makes the server not ready.
+        cases: the case repository and document extractor (None in apps built without them).
+        analysis: starts analysis jobs; holds the provider set and Idempotency-Key answers.
         extras: services added by feature modules (``describe_providers`` for ``/readyz``...).
     """
 
@@ -81,4 +85,6 @@ class Services:
     requests: InflightRequests = field(default_factory=InflightRequests)
     closers: list[Closer] = field(default_factory=list)
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    cases: CaseServices | None = None
+    analysis: AnalysisService | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -15,24 +15,28 @@ from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
 from server.app import make_app
 from server.auth import mint_token
-from server.config import AuthSettings, JobSettings, Settings
+from server.config import AuthSettings, CasesSettings, JobSettings, Settings
 from server.services import Services
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 
 @pytest.fixture
-def settings() -> Settings:
-    """Settings with a fixed HS256 secret and small, fast limits."""
+def settings(tmp_path) -> Settings:
+    """Settings with a fixed HS256 secret, small, fast limits and a per-test case database."""
     return Settings(auth=AuthSettings(key=TEST_SECRET, algorithms=("HS256",)),
-                    jobs=JobSettings(timeout_seconds=30, concurrency=4))
+                    jobs=JobSettings(timeout_seconds=30, concurrency=4),
+                    cases=CasesSettings(db_path=str(tmp_path / "cases.db")))
 
 
 @pytest.fixture
-def services(settings: Settings) -> Services:
+def services(settings: Settings):
     from server.app import build_services
 
-    return build_services(settings)
+    services = build_services(settings)
+    yield services
+    if services.cases is not None:
+        services.cases.close()
 
 
 @pytest.fixture

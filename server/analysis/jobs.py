@@ -1,0 +1,166 @@
+"""The three job functions: read the case, call the provider, validate, write back on success.
+
+Every job reads the case when it starts (not when it was requested) and fails with a clear
+message if the case was deleted. Nothing is written to the case unless the whole analysis
+succeeded and validated; the final write is the commit point (see ``_commit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+
+from server.analysis.budget import build_input
+from server.analysis.inputs import AnalysisInput, AnalysisKind
+from server.analysis.merge import merge_requested_documents
+from server.analysis.ports import ProviderSet
+from server.analysis.service import AnalysisService, readable
+from server.cases.models import SUBMISSION_PENDING, AnalysisField, Case, CaseDocument
+from server.cases.repository import CaseRepository, JsonTransform
+from server.clock import iso_utc, utcnow
+from server.jobs.errors import JobFailed
+from server.jobs.runner import JobContext, JobRunner
+
+log = logging.getLogger(__name__)
+
+CASE_DELETED = "The case was deleted before the analysis could run; nothing was analysed."
+CASE_DELETED_DURING = "The case was deleted while it was being analysed; nothing was saved."
+INVALID_OUTPUT = "The analysis service returned an answer in an unexpected format. Please try again."
+NO_PROVIDER = "No analysis provider is configured on this server."
+
+# Progress bands: loading 5-29, provider 30-89, saving 90.
+_PROVIDER_START, _PROVIDER_END = 30, 89
+
+
+@dataclass(frozen=True)
+class _Plan:
+    column: AnalysisField
+    reads_documents: bool
+    analyzing: str
+    status_after: str | None = None
+
+
+_PLANS = {
+    AnalysisKind.CALL_ANALYSIS: _Plan(AnalysisField.CALL_SUMMARY, False, "Analyzing transcript"),
+    AnalysisKind.DOCUMENT_ANALYSIS_AGENT: _Plan(AnalysisField.AGENT_ANALYSIS, True, "Analyzing documents"),
+    AnalysisKind.DOCUMENT_ANALYSIS_FORM7801: _Plan(AnalysisField.FINAL_DOCUMENT_ANALYSIS, True,
+                                                   "Filling Form 7801", SUBMISSION_PENDING),
+}
+
+
+class AnalysisJobs:
+    """The job functions of the three kinds, bound to the repository, the providers and the budget.
+
+    Args:
+        repository: cases and documents.
+        service: the analysis service (its ``providers``, and its de-duplication bookkeeping).
+        max_input_chars: ``ANALYSIS_MAX_INPUT_CHARS``.
+    """
+
+    def __init__(self, repository: CaseRepository, service: AnalysisService, max_input_chars: int):
+        self._repository = repository
+        self._service = service
+        self._budget = max_input_chars
+
+    def register(self, runner: JobRunner) -> None:
+        """Register the three job types with ``runner``."""
+        for kind in AnalysisKind:
+            runner.register(kind.value, self._function(kind))
+
+    def _function(self, kind: AnalysisKind) -> Callable[[JobContext], Any]:
+        async def run(ctx: JobContext) -> dict[str, Any]:
+            return await self.run(kind, ctx)
+
+        run.__name__ = f"run_{kind.value}"
+        return run
+
+    async def run(self, kind: AnalysisKind, ctx: JobContext) -> dict[str, Any]:
+        """Run one analysis of ``kind`` for ``ctx.params["case_id"]``."""
+        plan = _PLANS[kind]
+        await ctx.progress(5, "Loading case")
+        case = await self._repository.get_case(ctx.params["case_id"])
+        if case is None:
+            raise JobFailed("case_deleted", CASE_DELETED)
+        documents = await self._read_documents(ctx, case) if plan.reads_documents else []
+        data = build_input(case.case_id, case.transcript, documents, self._budget)
+        _check_runnable(kind, data)
+        providers = self._providers()
+        await ctx.progress(_PROVIDER_START, plan.analyzing)
+        outcome = await providers.for_kind(kind).analyze(kind, data, _scaled(ctx))
+        analysis = _validated(kind, outcome.output)
+        await ctx.progress(90, "Saving analysis")
+        transform: JsonTransform = (lambda previous: merge_requested_documents(analysis, previous)) \
+            if kind is AnalysisKind.CALL_ANALYSIS else (lambda previous: analysis)
+        saved = await _commit(self._repository.save_analysis(case.case_id, plan.column, transform, plan.status_after))
+        if saved is None:
+            raise JobFailed("case_deleted", CASE_DELETED_DURING)
+        result: dict[str, Any] = {"case_id": case.case_id, "analysis": getattr(saved, plan.column.value)}
+        if kind is AnalysisKind.CALL_ANALYSIS:
+            result["message"] = "Call re-analyzed successfully"
+        else:
+            result["documents_analyzed"] = len(data.documents)
+            result["timestamp"] = iso_utc(utcnow())
+        result.update(provider=outcome.provider, model=outcome.model, truncated=data.truncated)
+        return result
+
+    async def _read_documents(self, ctx: JobContext, case: Case) -> list[CaseDocument]:
+        documents = readable(await self._repository.list_documents(case.case_id, with_text=True))
+        for number in range(1, len(documents) + 1):
+            await ctx.progress(10 + 19 * (number - 1) / max(1, len(documents)),
+                               f"Reading document {number} of {len(documents)}")
+        return documents
+
+    def _providers(self) -> ProviderSet:
+        if self._service.providers is None:
+            raise JobFailed("provider_unavailable", NO_PROVIDER)
+        return self._service.providers
+
+
+def _check_runnable(kind: AnalysisKind, data: AnalysisInput) -> None:
+    """Inputs may have changed since the request (documents or transcript removed)."""
+    if kind is AnalysisKind.CALL_ANALYSIS and not data.transcript.strip():
+        raise JobFailed("no_transcript", "The case no longer has a call transcript; nothing was analysed.")
+    if kind is AnalysisKind.DOCUMENT_ANALYSIS_AGENT and not data.documents:
+        raise JobFailed("no_documents", "The case no longer has a document with readable text; nothing was analysed.")
+    if kind is AnalysisKind.DOCUMENT_ANALYSIS_FORM7801 and not (data.documents or data.transcript.strip()):
+        raise JobFailed("no_input", "The case no longer has a transcript or readable document; nothing was analysed.")
+
+
+def _scaled(ctx: JobContext) -> Callable[[float, str], Any]:
+    """The provider's 0..100 progress, mapped into this job's provider band."""
+
+    async def progress(percent: float, message: str) -> None:
+        share = max(0.0, min(100.0, percent)) / 100
+        await ctx.progress(_PROVIDER_START + share * (_PROVIDER_END - _PROVIDER_START), message)
+
+    return progress
+
+
+def _validated(kind: AnalysisKind, output: Any) -> dict[str, Any]:
+    """The provider's output as a validated, JSON-ready dict; ``JobFailed`` when it does not fit."""
+    if isinstance(output, pydantic.BaseModel):
+        output = output.model_dump(mode="json")
+    try:
+        return kind.schema.model_validate(output).model_dump(mode="json")
+    except pydantic.ValidationError as invalid:
+        log.warning("analysis output failed validation kind=%s errors=%d", kind.value, invalid.error_count())
+        raise JobFailed("invalid_output", INVALID_OUTPUT) from None
+
+
+async def _commit(write: Any) -> Case | None:
+    """Run the write-back to completion even if the job is cancelled meanwhile.
+
+    The write runs on the database thread and cannot be taken back once started, so it is the
+    commit point: a cancellation (or deadline) arriving during it is absorbed and the job reports
+    the success it had, instead of claiming a cancellation that did not undo anything.
+    """
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        return await task

@@ -1,0 +1,102 @@
+"""The provider interface: structured request in, validated pydantic result and usage out."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from server.analysis.inputs import AnalysisInput, AnalysisKind
+from server.jobs.errors import JobFailed
+
+ProgressCallback = Callable[[int, str], Awaitable[None]]
+"""``await progress(percent, message)``: percent 0-100 of the model call, user-safe message."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call (0 when the provider does not report them)."""
+
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """A validated analysis and how it was made.
+
+    Args:
+        output: instance of ``kind.schema``.
+        provider: ``openai``, ``anthropic`` or ``offline``.
+        model: the model name the provider used.
+        usage: token counts.
+        duration_seconds: wall time of the call, in seconds.
+    """
+
+    output: BaseModel
+    provider: str
+    model: str
+    usage: Usage
+    duration_seconds: float
+
+
+class Provider(Protocol):
+    """One way of producing an analysis.
+
+    ``analyze`` raises ``ProviderError`` on any failure; it never returns a made-up result.
+    """
+
+    name: str
+    model: str
+
+    async def analyze(
+        self, kind: AnalysisKind, data: AnalysisInput, progress: ProgressCallback
+    ) -> AnalysisOutcome:
+        """Run ``kind`` on ``data``, reporting progress; raise ``ProviderError`` on failure."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the provider holds (clients are owned by ``ProviderSet``)."""
+        ...
+
+
+_MESSAGES = {
+    "rate_limited": "The analysis service is busy (rate limit reached). Please try again in a few minutes.",
+    "provider_unavailable": "The analysis service is unavailable or did not answer in time. Please try again later.",
+    "invalid_output": "The analysis service returned an answer that could not be used. Please try again.",
+    "truncated_output": "The analysis was cut off because it grew too long. Please try again with fewer documents.",
+    "refused": "The analysis service declined to analyse this case.",
+    "provider_auth": "The analysis service rejected the server's credentials. Please contact the administrator.",
+    "provider_rejected": "The analysis service rejected the request. Please contact the administrator.",
+}
+
+
+class ProviderError(JobFailed):
+    """A provider call failed; ends the job ``failed`` with ``code`` and a user-safe message.
+
+    Codes: ``rate_limited`` (429 after the SDK's retries), ``provider_unavailable`` (5xx,
+    connection error, timeout), ``invalid_output`` (unparseable, schema-violating or
+    token-limit-truncated output), ``refused`` (the model declined), ``provider_auth`` (401/403),
+    ``provider_rejected`` (any other 4xx: a request the provider will never accept).
+
+    Args:
+        code: one of the codes above.
+        truncated: for ``invalid_output``, True when the token limit cut the output (message differs).
+    """
+
+    def __init__(self, code: str, *, truncated: bool = False):
+        message = _MESSAGES["truncated_output" if truncated else code]
+        super().__init__(code, message)
+
+
+def status_code_error(status: int) -> ProviderError:
+    """The ``ProviderError`` for an HTTP error status the SDK gave up on."""
+    if status == 429:
+        return ProviderError("rate_limited")
+    if status in (401, 403):
+        return ProviderError("provider_auth")
+    if status >= 500 or status in (408, 409):
+        return ProviderError("provider_unavailable")
+    return ProviderError("provider_rejected")

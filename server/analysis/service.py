@@ -1,0 +1,117 @@
+"""Starting analyses: request-time checks, de-duplication, and the seed's 202 answer."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from server.analysis.idempotency import IdempotencyStore
+from server.analysis.inputs import AnalysisKind
+from server.analysis.ports import ProviderSet
+from server.auth import Principal
+from server.cases.models import Case, CaseDocument
+from server.errors import InvalidInput
+from server.jobs.runner import JobRunner
+from server.jobs.store import JobStore
+
+POLL_INTERVAL_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One of the three analysis endpoints."""
+
+    kind: AnalysisKind
+    name: str  # the seed's metadata ``endpoint`` value
+    label: str  # the seed's message: "<label> job created. Poll /jobs/{id} for status."
+    counts_documents: bool
+
+
+ENDPOINTS = {
+    AnalysisKind.CALL_ANALYSIS: Endpoint(AnalysisKind.CALL_ANALYSIS, "re-analyze-call", "Call analysis", False),
+    AnalysisKind.DOCUMENT_ANALYSIS_AGENT: Endpoint(AnalysisKind.DOCUMENT_ANALYSIS_AGENT, "analyze-with-agent",
+                                                   "Document analysis", True),
+    AnalysisKind.DOCUMENT_ANALYSIS_FORM7801: Endpoint(AnalysisKind.DOCUMENT_ANALYSIS_FORM7801,
+                                                      "analyze-documents-form7801", "Form 7801 analysis", True),
+}
+
+
+def readable(documents: list[CaseDocument]) -> list[CaseDocument]:
+    """Documents with extracted text (the only ones an analysis can read)."""
+    return [document for document in documents if document.text_found]
+
+
+def check_inputs(kind: AnalysisKind, case: Case, documents: list[CaseDocument]) -> None:
+    """Refuse (400) an analysis that has nothing to read."""
+    has_transcript = bool(case.transcript.strip())
+    if kind is AnalysisKind.CALL_ANALYSIS and not has_transcript:
+        raise InvalidInput("The case has no call transcript to analyse; add one with PUT "
+                           "/cases/{case_id}/call-details", code="no_transcript")
+    if kind is AnalysisKind.DOCUMENT_ANALYSIS_AGENT and not documents:
+        raise InvalidInput("The case has no document with readable text; upload one first", code="no_documents")
+    if kind is AnalysisKind.DOCUMENT_ANALYSIS_FORM7801 and not (has_transcript or documents):
+        raise InvalidInput("The case has neither a call transcript nor a document with readable text",
+                           code="no_input")
+
+
+class AnalysisService:
+    """Starts analysis jobs; at most one pending or running job per (case, kind).
+
+    Attributes:
+        providers: the provider set (None until the provider layer is configured: jobs then fail
+            with ``provider_unavailable``).
+        idempotency: the ``Idempotency-Key`` answers.
+    """
+
+    def __init__(self, runner: JobRunner, store: JobStore, providers: ProviderSet | None = None,
+                 idempotency: IdempotencyStore | None = None):
+        self._runner = runner
+        self._store = store
+        self.providers = providers
+        self.idempotency = idempotency or IdempotencyStore()
+        self._active: dict[tuple[str, AnalysisKind], str] = {}
+        self._lock = asyncio.Lock()
+
+    async def start(self, kind: AnalysisKind, case: Case, principal: Principal,
+                    document_count: int) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Submit the job (or find the one already pending/running) and build the 202 answer.
+
+        Returns:
+            (status, body, headers) of the answer.
+        """
+        endpoint = ENDPOINTS[kind]
+        async with self._lock:  # check-then-submit must not interleave with another request's
+            job_id = await self._active_job(case.case_id, kind)
+            deduplicated = job_id is not None
+            if job_id is None:
+                metadata: dict[str, Any] = {"case_id": case.case_id, "user_id": case.owner_id,
+                                            "endpoint": endpoint.name, "requested_by": principal.user_id}
+                if endpoint.counts_documents:
+                    metadata["document_count"] = document_count
+                job = await self._runner.submit(kind.value, case.owner_id, metadata, {"case_id": case.case_id})
+                job_id = job.job_id
+                self._active[(case.case_id, kind)] = job_id
+        body: dict[str, Any] = {
+            "status": "accepted",
+            "job_id": job_id,
+            "message": f"{endpoint.label} job created. Poll /jobs/{job_id} for status.",
+            "poll_url": f"/jobs/{job_id}",
+        }
+        if endpoint.counts_documents:
+            body["documents_count"] = document_count
+        if deduplicated:
+            body["deduplicated"] = True
+            body["message"] = (f"{endpoint.label} is already in progress for this case. "
+                               f"Poll /jobs/{job_id} for status.")
+        return 202, body, {"Location": f"/jobs/{job_id}", "Retry-After": str(POLL_INTERVAL_SECONDS)}
+
+    async def _active_job(self, case_id: str, kind: AnalysisKind) -> str | None:
+        job_id = self._active.get((case_id, kind))
+        if job_id is None:
+            return None
+        job = await self._store.get(job_id)
+        if job is None or job.is_terminal:
+            del self._active[(case_id, kind)]
+            return None
+        return job_id

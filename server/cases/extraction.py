@@ -1,0 +1,194 @@
+"""Document type detection by content and text extraction (PDF, DOCX, plain text).
+
+Everything here is synchronous and CPU-bound: ``DocumentExtractor`` runs it on a thread pool.
+Errors are domain errors: ``UnsupportedMediaType`` (415) for a type we do not read, and
+``Unprocessable`` (422) for a file of a known type that cannot be read (encrypted, corrupt,
+truncated). Their messages never contain document text or library exception text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+import re
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+from server.cases.bidi import to_logical_order
+from server.errors import Unprocessable, UnsupportedMediaType
+
+log = logging.getLogger(__name__)
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+TEXT = "text/plain; charset=utf-8"
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc, or an encrypted OOXML container
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_SPACES = re.compile(r" {3,}")  # layout mode pads columns with spaces; keep a two-space column gap
+_MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a zip bomb guard for word/*.xml
+NO_TEXT_WARNING = ("No extractable text was found: the PDF may be a scanned image. It was stored, but analyses "
+                   "cannot read it; upload a text PDF, a DOCX, or the text itself.")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What extraction learned about a file."""
+
+    content_type: str
+    text: str
+    page_count: int | None
+    text_found: bool
+    sha256: str
+    size_bytes: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def detect(data: bytes) -> str:
+    """The content type of ``data`` judged by its bytes: ``PDF``, ``DOCX`` or ``TEXT``.
+
+    Raises:
+        UnsupportedMediaType: anything else (images, legacy .doc, zips that are not DOCX, binary).
+        Unprocessable: an encrypted Office document, or a zip too damaged to tell.
+    """
+    if not data:
+        raise Unprocessable("The file is empty", code="empty_file")
+    if b"%PDF-" in data[:1024]:
+        return PDF
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, ValueError, OSError):
+            raise Unprocessable("The file is a damaged or truncated ZIP/DOCX archive", code="corrupt_file") from None
+        if "word/document.xml" in names:
+            return DOCX
+        raise UnsupportedMediaType("The ZIP archive is not a Word (DOCX) document; upload PDF, DOCX or plain text",
+                                   code="unsupported_file_type")
+    if data.startswith(_OLE_MAGIC):
+        if _ENCRYPTED_PACKAGE in data:
+            raise Unprocessable("The Word document is password-protected; remove the password and upload it again",
+                                code="encrypted_file")
+        raise UnsupportedMediaType("Legacy .doc files are not supported; save the document as DOCX or PDF",
+                                   code="unsupported_file_type")
+    if b"\x00" not in data:
+        try:
+            data.decode("utf-8")
+            return TEXT
+        except UnicodeDecodeError:
+            pass
+    raise UnsupportedMediaType("Unsupported file type: upload a PDF, a DOCX or UTF-8 plain text",
+                               code="unsupported_file_type")
+
+
+def extract(data: bytes) -> Extracted:
+    """Detect the type of ``data`` and extract its text (blocking; run it on a thread pool)."""
+    content_type = detect(data)
+    pages: int | None
+    if content_type == PDF:
+        text, pages, warnings = _pdf(data)
+    elif content_type == DOCX:
+        text, pages, warnings = _docx(data)
+    else:
+        text, pages, warnings = data.decode("utf-8").removeprefix("\ufeff"), None, []
+    text = text.replace("\r\n", "\n").strip()
+    text_found = bool(text)
+    if not text_found:
+        warnings.append(NO_TEXT_WARNING if content_type == PDF else "The document contains no text.")
+    return Extracted(content_type, text, pages, text_found, hashlib.sha256(data).hexdigest(), len(data), warnings)
+
+
+def _pdf(data: bytes) -> tuple[str, int, list[str]]:
+    import pypdf
+    from pypdf.errors import PyPdfError
+
+    if b"%%EOF" not in data[-2048:]:
+        raise Unprocessable("The PDF is truncated (its end-of-file marker is missing); upload the complete file",
+                            code="truncated_file")
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise Unprocessable("The PDF is password-protected; remove the password and upload it again",
+                                code="encrypted_file")
+        pages = [_page_text(page) for page in reader.pages]
+    except Unprocessable:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
+            RecursionError, OSError, NotImplementedError):
+        log.info("pdf could not be read", exc_info=True)
+        raise Unprocessable("The PDF is corrupt or truncated and could not be read", code="corrupt_file") from None
+    text, reordered = to_logical_order("\n\n".join(page.strip() for page in pages))
+    warnings = []
+    if reordered:
+        warnings.append("Right-to-left text was stored in visual order in the PDF and was reordered.")
+    return text, len(pages), warnings
+
+
+def _page_text(page: object) -> str:
+    """Text of one page. Layout mode first: it orders glyphs by position and resolves right-to-left
+    runs, so Hebrew comes out in logical order; plain mode (plus ``to_logical_order``) if it fails."""
+    try:
+        text = page.extract_text(extraction_mode="layout", layout_mode_space_vertically=False)  # type: ignore[attr-defined]
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, ZeroDivisionError):
+        log.info("pdf layout extraction failed; using plain mode", exc_info=True)
+        text = page.extract_text()  # type: ignore[attr-defined]
+    lines = (_SPACES.sub("  ", line.strip()) for line in (text or "").split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _docx(data: bytes) -> tuple[str, int | None, list[str]]:
+    import docx
+    from docx.opc.exceptions import OpcError
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > _MAX_DOCX_UNCOMPRESSED:
+                raise Unprocessable("The DOCX expands to more than 200 MB and was refused", code="corrupt_file")
+            pages = _docx_pages(archive)
+        document = docx.Document(io.BytesIO(data))
+        parts = [paragraph.text for paragraph in document.paragraphs]
+        for table in document.tables:
+            for row in table.rows:
+                parts.append("\t".join(cell.text for cell in row.cells))
+    except Unprocessable:
+        raise
+    except (OpcError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError, AttributeError, TypeError,
+            OSError) as problem:  # SyntaxError covers lxml's XMLSyntaxError and ElementTree.ParseError
+        log.info("docx could not be read: %s", type(problem).__name__)
+        raise Unprocessable("The DOCX is corrupt and could not be read", code="corrupt_file") from None
+    return "\n".join(parts), pages, []
+
+
+def _docx_pages(archive: zipfile.ZipFile) -> int | None:
+    """The page count Word saved in ``docProps/app.xml``, when present."""
+    try:
+        root = ElementTree.fromstring(archive.read("docProps/app.xml"))  # noqa: S314  # size-bounded above
+    except (KeyError, ElementTree.ParseError):
+        return None
+    for element in root.iter():
+        if element.tag.endswith("}Pages") and (element.text or "").strip().isdigit():
+            return int(element.text.strip())  # type: ignore[union-attr]
+    return None
+
+
+class DocumentExtractor:
+    """Runs ``extract`` on a small thread pool so the IOLoop stays free.
+
+    Args:
+        workers: extractions running at once (each holds one file in memory).
+    """
+
+    def __init__(self, workers: int = 2):
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
+
+    async def extract(self, data: bytes) -> Extracted:
+        """Detect and extract ``data``; raises ``UnsupportedMediaType`` or ``Unprocessable``."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, extract, data)
+
+    def close(self) -> None:
+        """Stop the pool (running extractions finish)."""
+        self._executor.shutdown(wait=False)

@@ -1,0 +1,125 @@
+"""``/cases/{id}/documents``: list, and upload with a size limit enforced while the body streams in.
+
+The body is never buffered beyond ``MAX_UPLOAD_BYTES`` plus a small allowance for the multipart
+envelope: a declared ``Content-Length`` over the limit is refused in ``prepare`` before any body
+byte is read, and a chunked body is counted as it arrives and refused the moment it passes the
+limit. Tornado then closes the connection instead of reading the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import tornado.httputil
+import tornado.web
+
+from server.cases.handlers import CaseHandlerBase
+from server.cases.models import Case, CaseDocument, DocumentType, document_view
+from server.clock import utcnow
+from server.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from server.web import status_for
+
+ENVELOPE_BYTES = 64 * 1024  # multipart boundaries, part headers and the document_type field
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+_DOCUMENT_TYPES = ", ".join(kind.value for kind in DocumentType)
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    """The 413 error for a document over ``limit`` bytes."""
+    return PayloadTooLarge(f"The file is larger than the {limit} byte upload limit", code="file_too_large")
+
+
+def clean_file_name(raw: str | None) -> str:
+    """The last path segment of ``raw`` without control characters, at most 255 characters."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE_NAME.sub("", name).strip()
+    return name[:255] or "document"
+
+
+def document_type(raw: bytes | None) -> str:
+    """The ``document_type`` form value (default ``general``); raises ``InvalidInput``."""
+    if raw is None or not raw.strip():
+        return DocumentType.GENERAL.value
+    try:
+        return DocumentType(raw.decode("utf-8").strip()).value
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput(f"'document_type' must be one of {_DOCUMENT_TYPES}", code="invalid_document_type") from None
+
+
+@tornado.web.stream_request_body
+class DocumentListHandler(CaseHandlerBase):
+    """``GET /cases/{id}/documents`` and ``POST`` (multipart ``file`` + optional ``document_type``) -> 201."""
+
+    _case: Case
+    _body: bytearray
+    _received = 0
+    _limit = 0
+
+    async def prepare(self) -> None:  # type: ignore[override]  # Tornado awaits a coroutine prepare
+        super().prepare()
+        if self.request.method != "POST":
+            return
+        self._case = await self.load_case(self.path_args[0])
+        self._limit = self.cases.settings.max_upload_bytes + ENVELOPE_BYTES
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+            raise too_large(self.cases.settings.max_upload_bytes)
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() != "multipart/form-data":
+            raise UnsupportedMediaType("Send the file as multipart/form-data with a 'file' field",
+                                       code="unsupported_content_type")
+        # We enforce our own limit; lift Tornado's default (100 MB) so it never answers first.
+        self.request.connection.set_max_body_size(max(self._limit + 1, 100 * 1024 * 1024))  # type: ignore[union-attr]
+        self._body = bytearray()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        self._received += len(chunk)
+        if self._received > self._limit:
+            self._body = bytearray()
+            self._refuse(too_large(self.cases.settings.max_upload_bytes))
+            return
+        self._body.extend(chunk)
+
+    def _refuse(self, error: DomainError) -> None:
+        self.send_error(status_for(error), exc_info=(type(error), error, None))
+
+    async def get(self, raw_case_id: str) -> None:
+        case = await self.load_case(raw_case_id)
+        documents = await self.cases.repository.list_documents(case.case_id)
+        self.write_json({"documents": [document_view(doc) for doc in documents], "count": len(documents)})
+
+    async def post(self, raw_case_id: str) -> None:
+        upload, kind = self._parse_form()
+        self._body = bytearray()
+        limit = self.cases.settings.max_upload_bytes
+        if len(upload.body) > limit:
+            raise too_large(limit)
+        extracted = await self.cases.extractor.extract(upload.body)
+        document = CaseDocument(
+            document_id=str(uuid.uuid4()), case_id=self._case.case_id, file_name=clean_file_name(upload.filename),
+            content_type=extracted.content_type, size_bytes=extracted.size_bytes, sha256=extracted.sha256,
+            document_type=kind, page_count=extracted.page_count, text_found=extracted.text_found,
+            text_chars=len(extracted.text), uploaded_by=self.principal.user_id, created_at=utcnow(),
+            text=extracted.text)
+        stored = await self.cases.repository.add_document(document)
+        if stored is None:
+            raise NotFound("Case not found", code="not_found")
+        self.set_header("Location", f"/cases/{stored.case_id}/documents/{stored.document_id}")
+        self.write_json({**document_view(stored), "warnings": extracted.warnings}, 201)
+
+    def _parse_form(self) -> tuple[tornado.httputil.HTTPFile, str]:
+        arguments: dict[str, list[bytes]] = {}
+        files: dict[str, list[tornado.httputil.HTTPFile]] = {}
+        try:
+            tornado.httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), bytes(self._body),
+                                                  arguments, files, self.request.headers)
+        except tornado.httputil.HTTPInputError:
+            raise InvalidInput("The multipart body is malformed", code="malformed_multipart") from None
+        uploads = files.get("file", [])
+        if len(uploads) != 1:
+            raise InvalidInput("Send exactly one file in the multipart field 'file'", code="missing_file")
+        kinds = arguments.get("document_type")
+        return uploads[0], document_type(kinds[0] if kinds else None)
