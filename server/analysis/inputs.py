@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from server.analysis.schemas import AgentDocumentAnalysis, CallAnalysis, Form7801Analysis
+from server.analysis.schemas import (
+    AgentDocumentAnalysis,
+    CallAnalysis,
+    Form7801Analysis,
+)
 
 
 class AnalysisKind(str, enum.Enum):

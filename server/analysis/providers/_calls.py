@@ -1,0 +1,59 @@
+"""Helpers shared by the vendor adapters: progress while streaming, and the call log.
+
+The log records kind, model, token counts, duration, and on failure the exception class and HTTP
+status only: exception messages of SDKs can quote the prompt or the output.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from server.analysis.inputs import AnalysisKind
+from server.analysis.providers.base import ProgressCallback, ProviderError, Usage
+
+log = logging.getLogger("server.analysis.providers")
+
+# Rough size of a complete answer, in characters; only scales the progress bar while streaming.
+_EXPECTED_CHARS = {
+    AnalysisKind.CALL_ANALYSIS: 3000,
+    AnalysisKind.DOCUMENT_ANALYSIS_AGENT: 2500,
+    AnalysisKind.DOCUMENT_ANALYSIS_FORM7801: 5000,
+}
+
+
+class StreamProgress:
+    """Turns streamed output size into progress reports, at most one per 5 percent.
+
+    Percent runs 10 (first output) to 95 (never 100 before the answer is validated).
+    """
+
+    def __init__(self, kind: AnalysisKind, progress: ProgressCallback):
+        self._expected = _EXPECTED_CHARS[kind]
+        self._progress = progress
+        self._chars = 0
+        self._reported = -1
+
+    async def add(self, text: str) -> None:
+        """Count ``text`` (a streamed fragment) and report if the percent moved by 5 or more."""
+        self._chars += len(text)
+        percent = min(95, 10 + self._chars * 85 // self._expected)
+        if percent >= self._reported + 5 or self._reported < 0:
+            self._reported = percent
+            await self._progress(percent, "Model is writing the analysis")
+
+
+def log_success(vendor: str, kind: AnalysisKind, model: str, usage: Usage, seconds: float) -> None:
+    """Log one successful call: no prompt, no output."""
+    log.info(
+        "%s call ok kind=%s model=%s input_tokens=%d output_tokens=%d duration=%.2fs",
+        vendor, kind.value, model, usage.input_tokens, usage.output_tokens, seconds,
+    )
+
+
+def log_failure(vendor: str, kind: AnalysisKind, model: str, error: ProviderError, seconds: float) -> None:
+    """Log one failed call: our code, the SDK exception class and HTTP status; never exception text."""
+    cause = error.__cause__ or error
+    log.warning(
+        "%s call failed kind=%s model=%s code=%s error=%s status=%s duration=%.2fs",
+        vendor, kind.value, model, error.code, type(cause).__name__, getattr(cause, "status_code", None), seconds,
+    )

@@ -1,0 +1,138 @@
+"""OpenAI adapter: Chat Completions with structured outputs from the pydantic schema, streamed.
+
+Uses the SDK's ``chat.completions.stream(response_format=Model)`` helper, which sends the strict
+JSON schema and validates the answer into the model; progress is reported as output arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx2
+import openai
+import pydantic
+from openai import AsyncOpenAI
+
+from server.analysis import prompts
+from server.analysis.inputs import AnalysisInput, AnalysisKind
+from server.analysis.providers._calls import StreamProgress, log_failure, log_success
+from server.analysis.providers.base import (
+    AnalysisOutcome,
+    ProgressCallback,
+    ProviderError,
+    Usage,
+    status_code_error,
+)
+
+
+def make_client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> AsyncOpenAI:
+    """Create the one AsyncOpenAI client of a server (no event loop is bound until first use).
+
+    Args:
+        api_key: the OpenAI key.
+        base_url: e.g. a gateway or ``http://127.0.0.1:8700/v1``; None for the SDK default.
+        timeout: per-request timeout, seconds.
+        max_retries: the SDK's retries (honouring ``retry-after``).
+    """
+    return AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+
+
+class OpenAIProvider:
+    """Runs analyses on OpenAI. The client is shared and owned by ``ProviderSet``.
+
+    Args:
+        client: the shared AsyncOpenAI client.
+        model: model name, e.g. ``gpt-5.5``.
+        max_output_tokens: ``max_completion_tokens`` per call.
+    """
+
+    name = "openai"
+
+    def __init__(self, client: AsyncOpenAI, model: str, max_output_tokens: int):
+        self._client = client
+        self.model = model
+        self._max_output_tokens = max_output_tokens
+
+    async def analyze(
+        self, kind: AnalysisKind, data: AnalysisInput, progress: ProgressCallback
+    ) -> AnalysisOutcome:
+        """Run ``kind`` on ``data``; see ``Provider.analyze``.
+
+        Raises:
+            ProviderError: on any failure (see ``ProviderError`` for the codes).
+        """
+        started = time.monotonic()
+        await progress(0, "Sending the case to the model")
+        try:
+            output, usage = await self._call(kind, data, StreamProgress(kind, progress))
+        except ProviderError as exc:
+            log_failure(self.name, kind, self.model, exc, time.monotonic() - started)
+            raise
+        seconds = time.monotonic() - started
+        log_success(self.name, kind, self.model, usage, seconds)
+        await progress(100, "Analysis received")
+        return AnalysisOutcome(output, self.name, self.model, usage, seconds)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the client belongs to ``ProviderSet``."""
+
+    async def _call(
+        self, kind: AnalysisKind, data: AnalysisInput, meter: StreamProgress
+    ) -> tuple[pydantic.BaseModel, Usage]:
+        stream = None
+        try:
+            async with self._client.chat.completions.stream(
+                model=self.model,
+                messages=[
+                    {"role": "system", "content": prompts.system_prompt(kind)},
+                    {"role": "user", "content": prompts.user_message(data)},
+                ],
+                response_format=kind.schema,
+                max_completion_tokens=self._max_output_tokens,
+                stream_options={"include_usage": True},
+            ) as stream:
+                async for event in stream:
+                    if event.type == "content.delta":
+                        await meter.add(event.delta)
+                completion = await stream.get_final_completion()
+        except openai.LengthFinishReasonError as exc:
+            raise ProviderError("invalid_output", truncated=True) from exc
+        except openai.ContentFilterFinishReasonError as exc:
+            raise ProviderError("refused") from exc
+        except (pydantic.ValidationError, json.JSONDecodeError) as exc:
+            # The SDK validates the content as soon as the stream ends: a cut-off answer fails
+            # validation before LengthFinishReasonError is raised, so look at the finish reason.
+            raise ProviderError("invalid_output", truncated=_was_cut(stream)) from exc
+        except openai.APIStatusError as exc:
+            raise status_code_error(exc.status_code) from exc
+        except (openai.APIConnectionError, openai.APIError, httpx2.TransportError) as exc:
+            raise ProviderError("provider_unavailable") from exc
+        return _parsed(completion), _usage(completion)
+
+
+def _was_cut(stream: object) -> bool:
+    try:
+        snapshot = stream.current_completion_snapshot  # type: ignore[attr-defined]
+        return any(choice.finish_reason == "length" for choice in snapshot.choices)
+    except (AttributeError, AssertionError):
+        return False
+
+
+def _parsed(completion: object) -> pydantic.BaseModel:
+    choices = getattr(completion, "choices", None) or []
+    if not choices:
+        raise ProviderError("invalid_output")
+    message = choices[0].message
+    if message.refusal:
+        raise ProviderError("refused")
+    if message.parsed is None:
+        raise ProviderError("invalid_output")
+    return message.parsed
+
+
+def _usage(completion: object) -> Usage:
+    usage = getattr(completion, "usage", None)
+    if usage is None:
+        return Usage(0, 0)
+    return Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
