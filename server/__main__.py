@@ -11,7 +11,6 @@ import sys
 
 import tornado.httpserver
 
-from server.app import build_services, close_services, make_app, start_background, startup, stop_jobs
 from server.auth import mint_token
 from server.config import Settings
 from server.errors import ConfigError
@@ -70,6 +69,9 @@ async def serve(settings: Settings, port: int) -> None:
     running jobs get ``SHUTDOWN_GRACE_SECONDS`` and are then interrupted, the listener stops, the
     registered closers run (database, provider clients), and the process exits 0.
     """
+    # Imported here: the LLM SDKs take seconds to import, and config errors should not wait for them.
+    from server.app import build_services, close_services, make_app, start_background, startup, stop_jobs
+
     services = build_services(settings)
     await startup(services)
     app = make_app(services)

@@ -11,6 +11,7 @@ import tornado.web
 
 from server.analysis.handlers import AgentAnalysisHandler, CallAnalysisHandler, Form7801AnalysisHandler
 from server.analysis.jobs import AnalysisJobs
+from server.analysis.providers.registry import ProviderSet
 from server.analysis.service import AnalysisService
 from server.cases.demo import seed_demo_cases
 from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandler, DocumentHandler
@@ -36,10 +37,12 @@ CLOSER_TIMEOUT_SECONDS = 2.0  # each closer; Heroku kills the dyno 30 s after SI
 
 
 def build_services(settings: Settings) -> Services:
-    """Create the store, runner, case and analysis services from ``settings`` (no I/O, no tasks started).
+    """Create the store, runner, metrics, case and analysis services from ``settings`` (no I/O, no
+    tasks started).
 
-    The three analysis job types are registered here. ``services.analysis.providers`` stays None
-    until the provider layer sets it (jobs then fail with ``provider_unavailable``).
+    The three analysis job types are registered here with the provider set ``LLM_*``/``PROVIDER_*``
+    select (the offline analyzer where a key is missing, outside production). The database and the
+    provider clients are closed by shutdown closers; the database is a readiness check.
     """
     jobs = settings.jobs
     store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
@@ -48,12 +51,15 @@ def build_services(settings: Settings) -> Services:
     waiters = Waiters(store, max_per_user=settings.push.max_per_user, max_total=settings.push.max_total)
     metrics = Metrics(store, waiters)
     cases = CaseServices.from_settings(settings.cases)
-    analysis = AnalysisService(runner, store, providers=None)
+    providers = ProviderSet.build(settings.llm)
+    analysis = AnalysisService(runner, store, providers=providers)
     AnalysisJobs(cases.repository, analysis, settings.cases.analysis_max_input_chars).register(runner)
     services = Services(settings=settings, store=store, runner=runner, waiters=waiters, metrics=metrics,
                         cases=cases, analysis=analysis)
-    services.closers.append(cases.aclose)  # registered first, so closed last (after provider clients)
+    services.closers.append(cases.aclose)  # closers run newest first: the database closes last
+    services.closers.append(providers.aclose)
     services.readiness_checks["database"] = cases.repository.ping
+    services.extras["describe_providers"] = providers.describe
     return services
 
 

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from server.analysis.providers.config import LLMSettings
 from server.errors import ConfigError
 
 _MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits)
@@ -266,6 +267,7 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
+    llm: LLMSettings = field(default_factory=lambda: LLMSettings.from_env({}))  # no keys: offline analyzer
     production: bool = False
     host: str = "0.0.0.0"  # noqa: S104  # a dyno must listen on every interface
     port: int = 8000
@@ -298,6 +300,7 @@ class Settings:
             http=_http_from_env(env, production),
             observability=_observability_from_env(env),
             cases=_cases_from_env(env),
+            llm=LLMSettings.from_env(env, production=production),
             production=production,
             host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104
             port=_int(env, "PORT", 8000, minimum=1, maximum=65535),
