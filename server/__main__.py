@@ -31,7 +31,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-CONNECTIONS_CLOSE_SECONDS = 1.0
+CLOSING_RESERVE_SECONDS = 3.0  # of the grace, kept for answering, closing connections and closers
 LISTEN_BACKLOG = 1024  # Tornado's default 128 resets connections in a burst of clients
 
 
@@ -66,8 +66,10 @@ async def serve(settings: Settings, port: int) -> None:
     """Run the server until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once.
 
     Shutdown: new jobs get 503 with ``Retry-After``, open long-polls and streams answer at once,
-    running jobs get ``SHUTDOWN_GRACE_SECONDS`` and are then interrupted, the listener stops, the
-    registered closers run (database, provider clients), and the process exits 0.
+    running jobs get ``SHUTDOWN_GRACE_SECONDS`` less a closing reserve (at most 3 s, a fifth of the
+    grace) and are then interrupted, the listener stops, in-flight answers are written, the
+    registered closers run (provider clients, database) in what is left, and the process exits 0
+    within ``SHUTDOWN_GRACE_SECONDS`` of the signal.
     """
     # Imported here: the LLM SDKs take seconds to import, and config errors should not wait for them.
     from server.app import build_services, close_services, make_app, start_background, startup, stop_jobs
@@ -86,18 +88,22 @@ async def serve(settings: Settings, port: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, stop)
     await stop.wait()
+    signalled = loop.time()
     grace = services.settings.jobs.shutdown_grace_seconds
-    log.info("shutting down: no new jobs; running jobs=%d get up to %.0fs", services.runner.running_count(), grace)
-    await stop_jobs(services, grace)
+    reserve = min(CLOSING_RESERVE_SECONDS, grace / 5)
+    log.info("shutting down: no new jobs; running jobs=%d get up to %.1fs", services.runner.running_count(),
+             grace - reserve)
+    await stop_jobs(services, grace - reserve)
     http.stop()
-    if not await services.requests.wait_idle(CONNECTIONS_CLOSE_SECONDS):
+    step = reserve / 3
+    if not await services.requests.wait_idle(step):
         log.warning("shutdown: %d requests still in flight", services.requests.count)
     try:
-        await asyncio.wait_for(http.close_all_connections(), CONNECTIONS_CLOSE_SECONDS)
+        await asyncio.wait_for(http.close_all_connections(), step)
     except asyncio.TimeoutError:
         log.warning("shutdown: some connections did not close in time")
-    await close_services(services)
-    log.info("shutdown complete")
+    await close_services(services, max(step, signalled + grace - loop.time()))
+    log.info("shutdown complete in %.2fs", loop.time() - signalled)
 
 
 def _on_signal(stop: asyncio.Event) -> None:
