@@ -7,13 +7,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
 
 from server.config import ObservabilitySettings
 from server.logs import format_exception_safely, make_handler
+from tests.cases.files import new_case, upload
 from tests.ops.conftest import SECRET_TEXT, settle
 
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SECRET_WORDS = ("Yael", "Mizrahi", "012345678", "Haifa")
 
 
@@ -105,3 +108,42 @@ def test_chained_exception_messages_are_withheld():
         text = format_exception_safely((type(outer), outer, outer.__traceback__))
     assert "KeyError" in text and "RuntimeError" in text
     assert "Yael" not in text and "012345678" not in text
+
+
+DOCUMENT_TEXT = "Discharge letter: Rivka Shalom, born 1961, lumbar fracture L3, 40% disability, Beersheba clinic."
+DOCUMENT_WORDS = ("Rivka", "Shalom", "lumbar fracture", "Beersheba")
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_full_analyses_through_the_endpoints_log_no_transcript_document_or_result(api, services, captured):
+    _, stream = captured
+    case_id = await new_case(api, title="Port injury", transcript=SECRET_TEXT)
+    uploaded = await upload(api, case_id, "letter.txt", DOCUMENT_TEXT.encode(), document_type="medical_report")
+    assert uploaded.status == 201, uploaded.json
+    started = [await api.post(path, body={}) for path in (f"/vapi/re-analyze-call/{case_id}",
+                                                          f"/cases/{case_id}/analyze-with-agent",
+                                                          f"/cases/{case_id}/analyze-documents-form7801")]
+    assert [reply.status for reply in started] == [202, 202, 202], [reply.json for reply in started]
+    job_ids = [reply.json["job_id"] for reply in started]
+    await settle(lambda: all(services.store._jobs[job_id].is_terminal for job_id in job_ids), timeout=20)
+    results = [(await api.get(f"/jobs/{job_id}")).json for job_id in job_ids]
+    assert [job["status"] for job in results] == ["completed"] * 3, [job["error"] for job in results]
+    output = stream.getvalue()
+    assert_clean(output, api.token())
+    for word in DOCUMENT_WORDS:
+        assert word not in output, word
+    for job in results:  # nor any text of a result longer than a few words (ids may be logged)
+        for value in _strings(job["result"]):
+            if len(value) > 24 and not UUID.match(value):
+                assert value not in output, value
+        assert f"job finished job_id={job['job_id']} job_type={job['job_type']} user_id=alice" in output
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
