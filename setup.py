@@ -16,6 +16,8 @@ setup(
         "uuid6>=2024.7.10",  # UUIDv7 (RFC 9562) before Python 3.14's uuid.uuid7
         "openai>=1.66,<4",
         "anthropic>=0.49,<3",
+        "prometheus-client>=0.20,<1",  # /metrics, one CollectorRegistry per app
+        "python-json-logger>=3.1,<5",  # LOG_FORMAT=json; 3.1 added pythonjsonlogger.json
         "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
         "python-docx>=1.1,<2",
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)

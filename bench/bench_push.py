@@ -103,36 +103,53 @@ async def hold_long_poll(port: int, job_id: str, headers: dict, opened: asyncio.
         connection.close()
 
 
-async def change_latency(port: int, pid: int, headers: dict, waiters: int, changes: int) -> dict:
-    rss_before_jobs = rss_kib(pid)
-    ids = (await control(port, f"/bench/gated?n={waiters}"))["ids"]
-    await asyncio.sleep(1)
+async def park(port: int, pid: int, headers: dict, count: int) -> tuple[list[str], dict[str, float], list, float]:
+    """Create ``count`` gated jobs and park one long-poll on each; returns once the server holds them
+    all, with the server's resident memory per parked long-poll (bytes; the jobs themselves excluded)."""
+    ids = (await control(port, f"/bench/gated?n={count}"))["ids"]
+    await asyncio.sleep(0.5)
     rss_before = rss_kib(pid)
     done: dict[str, float] = {}
     tasks = []
-    for batch_start in range(0, waiters, 500):
+    for batch_start in range(0, count, 500):
         for job_id in ids[batch_start:batch_start + 500]:
             tasks.append(asyncio.ensure_future(hold_long_poll(port, job_id, headers, None, done)))
         await asyncio.sleep(0.05)
-    while (await control(port, "/bench/waiters"))["open"] < waiters:  # every request parked
+    while (await control(port, "/bench/waiters"))["open"] < count:
         await asyncio.sleep(0.2)
     await asyncio.sleep(1)
-    rss_after = rss_kib(pid)
+    return ids, done, tasks, (rss_kib(pid) - rss_before) * 1024 / count
+
+
+async def release_and_time(port: int, ids: list[str], done: dict[str, float]) -> list[float]:
+    """Release each job in turn; time from the release request to its waiter's answer (seconds)."""
     releaser = await Connection.open(port)
     latencies = []
-    for job_id in random.sample(ids, min(changes, waiters)):  # noqa: S311
+    for job_id in ids:
         sent = time.perf_counter()
         await releaser.request(f"/bench/release/{job_id}", method="POST")
         while job_id not in done:
-            await asyncio.sleep(0.0005)
+            await asyncio.sleep(0.0002)
         latencies.append(done[job_id] - sent)
     releaser.close()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    return latencies
+
+
+async def change_latency(port: int, pid: int, headers: dict, waiters: int, changes: int) -> dict:
+    """Latency of one change to its waiter while ``waiters`` long-polls are open; rounds are repeated
+    until ``changes`` samples exist (10 waiters give 10 samples a round)."""
+    latencies: list[float] = []
+    rss_per_waiter = []
+    while len(latencies) < changes:
+        ids, done, tasks, per_waiter = await park(port, pid, headers, waiters)
+        rss_per_waiter.append(per_waiter)
+        sample = random.sample(ids, min(changes - len(latencies), waiters))  # noqa: S311
+        latencies += await release_and_time(port, sample, done)
+        for job_id in ids:
+            await control(port, f"/bench/release/{job_id}")  # finish the round's other jobs
+        await asyncio.gather(*tasks, return_exceptions=True)
     stats = {k: round(v, 3) for k, v in percentiles(latencies).items()}
-    stats["rss_per_waiter_bytes"] = round((rss_after - rss_before) * 1024 / waiters)
-    stats["rss_per_gated_job_bytes"] = round((rss_before - rss_before_jobs) * 1024 / waiters)
+    stats["rss_per_waiter_bytes"] = round(rss_per_waiter[0])
     return stats
 
 

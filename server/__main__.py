@@ -11,10 +11,10 @@ import sys
 
 import tornado.httpserver
 
-from server.app import build_services, make_app, shutdown, start_background, startup
 from server.auth import mint_token
 from server.config import Settings
 from server.errors import ConfigError
+from server.logs import configure_logging
 
 log = logging.getLogger("server")
 
@@ -31,19 +31,21 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _check_single_process(args: argparse.Namespace) -> None:
-    wanted = max(args.processes, int(os.environ.get("WEB_CONCURRENCY", "1") or "1"))
-    if wanted != 1:
-        raise ConfigError("The in-memory job store serves one process only: with --processes/WEB_CONCURRENCY > 1 "
-                          "a job created in one process would be invisible to polls answered by another. "
-                          "Unset WEB_CONCURRENCY (or set it to 1) and scale with more dynos behind sticky routing.")
+CLOSING_RESERVE_SECONDS = 3.0  # of the grace, kept for answering, closing connections and closers
+LISTEN_BACKLOG = 1024  # Tornado's default 128 resets connections in a burst of clients
+
+
+def _check_single_process(processes: int, web_concurrency: int) -> None:
+    if processes != 1 or web_concurrency != 1:
+        raise ConfigError(f"--processes={processes} / WEB_CONCURRENCY={web_concurrency}: the in-memory job store "
+                          "serves one process only, so a job created in one process would be invisible to polls "
+                          "answered by another. Unset WEB_CONCURRENCY (or set it to 1), drop --processes, and "
+                          "scale with more dynos behind sticky routing.")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m server``; returns the exit status."""
     args = _parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env(os.environ)
         if args.command == "token":
@@ -51,21 +53,32 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError("Set JWT_SECRET (>= 32 bytes) to mint tokens the server will accept")
             print(mint_token(settings.auth, args.sub, admin=args.admin, ttl_seconds=args.ttl))
             return 0
-        _check_single_process(args)
+        _check_single_process(args.processes, settings.web_concurrency)
     except (ConfigError, ValueError) as problem:
         print(f"configuration error: {problem}", file=sys.stderr)
         return 2
+    configure_logging(settings.observability)
     asyncio.run(serve(settings, args.port or settings.port))
     return 0
 
 
 async def serve(settings: Settings, port: int) -> None:
-    """Run the server until SIGTERM/SIGINT, then shut down gracefully (a second signal exits at once)."""
+    """Run the server until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once.
+
+    Shutdown: new jobs get 503 with ``Retry-After``, open long-polls and streams answer at once,
+    running jobs get ``SHUTDOWN_GRACE_SECONDS`` less a closing reserve (at most 3 s, a fifth of the
+    grace) and are then interrupted, the listener stops, in-flight answers are written, the
+    registered closers run (provider clients, database) in what is left, and the process exits 0
+    within ``SHUTDOWN_GRACE_SECONDS`` of the signal.
+    """
+    # Imported here: the LLM SDKs take seconds to import, and config errors should not wait for them.
+    from server.app import build_services, close_services, make_app, start_background, startup, stop_jobs
+
     services = build_services(settings)
     await startup(services)
     app = make_app(services)
     http = tornado.httpserver.HTTPServer(app, xheaders=True)
-    http.listen(port, settings.host)
+    http.listen(port, settings.host, backlog=LISTEN_BACKLOG)
     start_background(services)
     log.info("listening on http://%s:%d (%s)", settings.host, port, "production" if settings.production else "dev")
     if settings.auth.ephemeral:
@@ -75,12 +88,22 @@ async def serve(settings: Settings, port: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, stop)
     await stop.wait()
-    log.info("shutting down: no new jobs; waiting for running jobs")
-    services.runner.stop_accepting()
-    await shutdown(services, services.settings.jobs.shutdown_grace_seconds)
+    signalled = loop.time()
+    grace = services.settings.jobs.shutdown_grace_seconds
+    reserve = min(CLOSING_RESERVE_SECONDS, grace / 5)
+    log.info("shutting down: no new jobs; running jobs=%d get up to %.1fs", services.runner.running_count(),
+             grace - reserve)
+    await stop_jobs(services, grace - reserve)
     http.stop()
-    await http.close_all_connections()
-    log.info("shutdown complete")
+    step = reserve / 3
+    if not await services.requests.wait_idle(step):
+        log.warning("shutdown: %d requests still in flight", services.requests.count)
+    try:
+        await asyncio.wait_for(http.close_all_connections(), step)
+    except asyncio.TimeoutError:
+        log.warning("shutdown: some connections did not close in time")
+    await close_services(services, max(step, signalled + grace - loop.time()))
+    log.info("shutdown complete in %.2fs", loop.time() - signalled)
 
 
 def _on_signal(stop: asyncio.Event) -> None:

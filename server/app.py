@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from typing import Any
 
@@ -17,39 +19,49 @@ from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandl
 from server.cases.service import CaseServices
 from server.cases.uploads import DocumentListHandler
 from server.config import Settings
-from server.health import HealthHandler, ReadyHandler
+from server.health import HealthHandler, MetricsHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
 from server.jobs.retention import Sweeper
 from server.jobs.runner import JobRunner
 from server.jobs.store import MemoryJobStore
 from server.jobs.waiters import Waiters
+from server.logs import log_request
+from server.metrics import Metrics
 from server.page import DevTokensHandler, PageHandler, StaticHandler
 from server.services import Services
-from server.web import NotFoundHandler
+from server.web import NotFoundHandler, route_label
+
+log = logging.getLogger(__name__)
 
 UUID_PATTERN = r"([^/]+)"  # validated by the handler so a bad id gets a clear 400, not a bare 404
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
+CLOSER_TIMEOUT_SECONDS = 2.0  # all closers together; Heroku kills the dyno 30 s after SIGTERM
 
 
 def build_services(settings: Settings) -> Services:
-    """Create the store, runner, case and analysis services from ``settings`` (no I/O, no tasks started).
+    """Create the store, runner, metrics, case and analysis services from ``settings`` (no I/O, no
+    tasks started).
 
-    The three analysis job types are registered here, served by the providers ``settings.llm``
-    chooses (one SDK client per vendor for the life of the server; closed by ``shutdown``).
+    The three analysis job types are registered here with the provider set ``LLM_*``/``PROVIDER_*``
+    select (the offline analyzer where a key is missing, outside production). The database and the
+    provider clients are closed by shutdown closers; the database is a readiness check.
     """
     jobs = settings.jobs
     store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
     runner = JobRunner(store, concurrency=jobs.concurrency, concurrency_by_type=jobs.concurrency_by_type,
                        timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
     waiters = Waiters(store, max_per_user=settings.push.max_per_user, max_total=settings.push.max_total)
+    metrics = Metrics(store, waiters)
     cases = CaseServices.from_settings(settings.cases)
     providers = ProviderSet.build(settings.llm)
     analysis = AnalysisService(runner, store, providers=providers)
     AnalysisJobs(cases.repository, analysis, settings.cases.analysis_max_input_chars).register(runner)
-    services = Services(settings=settings, store=store, runner=runner, waiters=waiters,
+    services = Services(settings=settings, store=store, runner=runner, waiters=waiters, metrics=metrics,
                         tokens=TokenVerifier(settings.auth), cases=cases, analysis=analysis)
+    services.closers.append(cases.aclose)  # closers run newest first: the database closes last
+    services.closers.append(providers.aclose)
+    services.readiness_checks["database"] = cases.repository.ping
     services.extras["describe_providers"] = providers.describe
-    services.extras["providers"] = providers
     return services
 
 
@@ -59,6 +71,7 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
     return [
         (r"/healthz", HealthHandler, api),
         (r"/readyz", ReadyHandler, api),
+        (r"/metrics", MetricsHandler, api),
         (r"/jobs", JobListHandler, api),
         (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
         (rf"/jobs/{UUID_PATTERN}/cancel", JobCancelHandler, api),
@@ -77,13 +90,25 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
 
 
 def make_app(services: Services) -> tornado.web.Application:
-    """The Application for ``services``; unknown routes answer a JSON 404."""
+    """The Application for ``services``; unknown routes answer a JSON 404.
+
+    Every finished request is logged once and counted under its route pattern (this replaces
+    Tornado's ``tornado.access`` line).
+    """
+
+    def request_done(handler: tornado.web.RequestHandler) -> None:
+        route = route_label(handler)
+        log_request(handler, route)
+        services.metrics.observe_request(route, handler.request.method or "-", handler.get_status(),
+                                         handler.request.request_time())
+
     return tornado.web.Application(
         routes(services),
         default_handler_class=NotFoundHandler,
         default_handler_args={"services": services},
         static_path=STATIC_DIR,
         static_handler_class=StaticHandler,
+        log_function=request_done,
     )
 
 
@@ -97,25 +122,45 @@ async def startup(services: Services) -> None:
 
 
 def start_background(services: Services) -> None:
-    """Start the periodic work of a running server (the retention sweep) on the current IOLoop."""
+    """Start the periodic work of a running server (retention sweep, IOLoop lag) on the current IOLoop."""
     sweeper = Sweeper(services.store, services.settings.jobs.sweep_interval_seconds)
     sweeper.start()
     services.extras["sweeper"] = sweeper
+    services.metrics.start()
 
 
-async def shutdown(services: Services, grace_seconds: float = 0.0) -> None:
-    """Stop background work and the runner; every unfinished job ends in a terminal state.
-
-    Open long-polls and event streams answer at once with the current state.
+async def stop_jobs(services: Services, grace_seconds: float = 0.0) -> None:
+    """First part of shutdown: refuse new jobs (503 + ``Retry-After``), answer every open long-poll
+    and event stream now, give running jobs ``grace_seconds``, then interrupt the rest.
     """
+    services.runner.stop_accepting()
     services.waiters.release_all()
     sweeper = services.extras.pop("sweeper", None)
     if sweeper is not None:
         sweeper.stop()
     await services.runner.shutdown(grace_seconds)
     services.waiters.release_all()  # the interrupted jobs' final states have been sent
-    if services.cases is not None:
-        await services.cases.aclose()  # after the runner: finishing jobs may still write back
-    providers = services.extras.pop("providers", None)
-    if providers is not None:
-        await providers.aclose()
+
+
+async def close_services(services: Services, budget_seconds: float | None = None) -> None:
+    """Last part of shutdown: run the registered closers (newest first) within ``budget_seconds``
+    together (default ``CLOSER_TIMEOUT_SECONDS``); one that fails or overruns is logged and skipped.
+    """
+    services.metrics.close()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (CLOSER_TIMEOUT_SECONDS if budget_seconds is None else budget_seconds)
+    for closer in reversed(services.closers):
+        name = getattr(closer, "__qualname__", repr(closer))
+        try:
+            await asyncio.wait_for(closer(), max(0.05, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            log.warning("shutdown closer timed out closer=%s", name)
+        except Exception:
+            log.exception("shutdown closer failed closer=%s", name)
+    services.closers.clear()
+
+
+async def shutdown(services: Services, grace_seconds: float = 0.0) -> None:
+    """Stop the jobs (see ``stop_jobs``), then close what modules registered in ``services.closers``."""
+    await stop_jobs(services, grace_seconds)
+    await close_services(services)

@@ -6,6 +6,8 @@ message naming the variable and what it expects. Nothing is read at import time.
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -164,6 +166,44 @@ def _push_from_env(env: Mapping[str, str]) -> PushSettings:
     )
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_LOG_FORMATS = ("text", "json")
+_MIN_METRICS_TOKEN_CHARS = 16
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Request limits and cross-origin access.
+
+    Attributes:
+        max_json_body_bytes: largest JSON request body, bytes (``MAX_JSON_BODY_BYTES``); larger
+            bodies get 413 before they are read.
+        cors_origins: origins allowed to call the API from a browser (``CORS_ORIGINS``); empty means
+            same-origin only. ``("*",)`` allows any origin (never with credentials; refused in production).
+    """
+
+    max_json_body_bytes: int = 1024 * 1024
+    cors_origins: tuple[str, ...] = ()
+
+
+def _http_from_env(env: Mapping[str, str], production: bool) -> HttpSettings:
+    origins = tuple(origin.rstrip("/") for origin in _csv(env, "CORS_ORIGINS"))
+    if "*" in origins:
+        if production:
+            raise ConfigError("CORS_ORIGINS=* is refused with APP_ENV=production; list the page origins, "
+                              "e.g. CORS_ORIGINS=https://app.example.org")
+        if len(origins) > 1:
+            raise ConfigError("CORS_ORIGINS is either * or a list of origins, not both")
+    else:
+        for origin in origins:
+            if not _ORIGIN.match(origin):
+                raise ConfigError(f"CORS_ORIGINS entries must look like https://host[:port], got {origin!r}")
+    return HttpSettings(
+        max_json_body_bytes=_int(env, "MAX_JSON_BODY_BYTES", 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024),
+        cors_origins=origins,
+    )
+
+
 @dataclass(frozen=True)
 class CasesSettings:
     """Cases, documents and analysis inputs.
@@ -189,17 +229,49 @@ def _cases_from_env(env: Mapping[str, str]) -> CasesSettings:
 
 
 @dataclass(frozen=True)
+class ObservabilitySettings:
+    """Logs and metrics.
+
+    Attributes:
+        log_level: root log level name (``LOG_LEVEL``).
+        log_format: ``text`` (one readable line per event) or ``json`` (JSON lines) (``LOG_FORMAT``).
+        metrics_token: bearer token ``/metrics`` requires (``METRICS_TOKEN``); None means public.
+    """
+
+    log_level: str = "INFO"
+    log_format: str = "text"
+    metrics_token: str | None = None
+
+
+def _observability_from_env(env: Mapping[str, str]) -> ObservabilitySettings:
+    level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in _LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+    token = env.get("METRICS_TOKEN", "").strip() or None
+    if token is not None and len(token) < _MIN_METRICS_TOKEN_CHARS:
+        raise ConfigError(f"METRICS_TOKEN must be at least {_MIN_METRICS_TOKEN_CHARS} characters; generate one with "
+                          "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    return ObservabilitySettings(log_level=level, log_format=log_format, metrics_token=token)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of the server. Build with ``Settings.from_env``; tests may build it directly."""
 
     auth: AuthSettings
     jobs: JobSettings = field(default_factory=JobSettings)
     push: PushSettings = field(default_factory=PushSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
     llm: LLMSettings = field(default_factory=lambda: LLMSettings.from_env({}))  # no keys: offline analyzer
     production: bool = False
     host: str = "0.0.0.0"  # noqa: S104  # a dyno must listen on every interface
     port: int = 8000
+    web_concurrency: int = 1
 
     @property
     def dev_mode(self) -> bool:
@@ -225,9 +297,12 @@ class Settings:
             auth=_auth_from_env(env, production),
             jobs=_jobs_from_env(env),
             push=_push_from_env(env),
+            http=_http_from_env(env, production),
+            observability=_observability_from_env(env),
             cases=_cases_from_env(env),
-            llm=LLMSettings.from_env(env, production),
+            llm=LLMSettings.from_env(env, production=production),
             production=production,
-            host=env.get("HOST", "0.0.0.0"),  # noqa: S104
+            host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104
             port=_int(env, "PORT", 8000, minimum=1, maximum=65535),
+            web_concurrency=_int(env, "WEB_CONCURRENCY", 1, minimum=1),
         )

@@ -1,14 +1,18 @@
-"""The ``ApiHandler`` base: services, default-deny authentication, JSON bodies, and the one
-place where domain errors become HTTP responses.
+"""The ``ApiHandler`` base: services, default-deny authentication, CORS, request body limits,
+JSON bodies, and the one place where domain errors become HTTP responses.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import pydantic
+import tornado.httputil
+import tornado.routing
 import tornado.web
 
 from server.auth import Principal, bearer_token
@@ -49,6 +53,15 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 # Generic bodies for errors Tornado raises itself (unknown route, wrong method, ...).
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
+# Tornado's own hard stop sits this far above our limit, so a body counted while it streams in gets
+# our 413 (Tornado would answer a bare 400 and close): one read chunk is 64 KiB.
+_TORNADO_LIMIT_SLACK = 64 * 1024
+_ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
+_ALLOWED_HEADERS = "Authorization, Content-Type, If-None-Match, Last-Event-ID, Prefer"
+_EXPOSED_HEADERS = "ETag, Location, Retry-After, Preference-Applied, WWW-Authenticate"
+_PREFLIGHT_MAX_AGE = "600"
+_GROUP = re.compile(r"\((?:[^()]|\([^()]*\))*\)")
+
 
 def status_for(error: DomainError) -> int:
     """HTTP status of a domain error (the most specific class in ``STATUS_BY_ERROR`` wins)."""
@@ -58,28 +71,132 @@ def status_for(error: DomainError) -> int:
     return 500
 
 
+@tornado.web.stream_request_body
 class ApiHandler(tornado.web.RequestHandler):
     """Base of every JSON handler.
 
     Every handler is authenticated in ``prepare`` unless its class sets ``public = True``
     (default deny, as jupyter_server does). ``self.principal`` is the caller.
+
+    The body streams in (``stream_request_body``) so its size is checked before it is read: a
+    declared ``Content-Length`` over ``max_body_bytes()`` gets 413 in ``prepare``, and a chunked
+    body gets 413 the moment it passes the limit. A subclass that implements ``data_received``
+    itself (file uploads) handles its own body and limit; the base then leaves both alone.
+
+    CORS: a preflight ``OPTIONS`` from an origin in ``CORS_ORIGINS`` is answered 204 before
+    authentication; every answer to an allowed origin (errors included) carries
+    ``Access-Control-Allow-Origin`` with that origin and ``Vary: Origin``. Credentials are never
+    allowed: the API takes a bearer header, not cookies.
     """
 
     public = False
     services: Services
     principal: Principal
+    _body_parts: list[bytes]
+    _body_size = 0
+    _in_flight = False
 
     def initialize(self, services: Services) -> None:
         self.services = services
+        self._body_parts = []
+        self._cors_headers()
+        services.requests.enter()
+        self._in_flight = True
+
+    def on_finish(self) -> None:
+        self._leave()
+
+    def on_connection_close(self) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._in_flight:
+            self._in_flight = False
+            self.services.requests.leave()
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
+        if hasattr(self, "services"):  # also called before initialize()
+            self._cors_headers()
 
     def prepare(self) -> None:
+        if self.request.method == "OPTIONS":
+            self._preflight()
+            return
+        if self._reads_own_body():
+            self._limit_body()
         if not self.public:
             token = bearer_token(self.request.headers.get("Authorization"))
             self.principal = self.services.tokens.verify(token)
+
+    # -- request body ------------------------------------------------------------------------
+
+    def max_body_bytes(self) -> int:
+        """Largest accepted request body, bytes (``MAX_JSON_BODY_BYTES``); override per handler."""
+        return self.services.settings.http.max_json_body_bytes
+
+    def _reads_own_body(self) -> bool:
+        return type(self).data_received is ApiHandler.data_received
+
+    def _limit_body(self) -> None:
+        limit = self.max_body_bytes()
+        declared = self.request.headers.get("Content-Length", "").strip()
+        self.request.connection.set_max_body_size(limit + _TORNADO_LIMIT_SLACK)  # type: ignore[union-attr]
+        if declared.isdigit() and int(declared) > limit:
+            # Let Tornado discard the declared body quietly (the connection closes after our answer)
+            # instead of answering a bare 400 over ours.
+            self.request.connection.set_max_body_size(int(declared))  # type: ignore[union-attr]
+            raise _too_large(limit)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if self._finished:
+            return None  # already answered (413 or an auth error): drop the rest
+        self._body_size += len(chunk)
+        limit = self.max_body_bytes()
+        if self._body_size > limit:
+            self._body_parts = []
+            error = _too_large(limit)
+            self.send_error(status_for(error), exc_info=(type(error), error, None))
+            return None
+        self._body_parts.append(chunk)
+        return None
+
+    def body_bytes(self) -> bytes:
+        """The request body received so far (all of it once the handler method runs)."""
+        if self._reads_own_body():
+            return b"".join(self._body_parts)
+        return self.request.body
+
+    # -- CORS ----------------------------------------------------------------------------------
+
+    def _allowed_origin(self) -> str | None:
+        origin = self.request.headers.get("Origin")
+        allowed = self.services.settings.http.cors_origins
+        if not origin or not allowed:
+            return None
+        if allowed == ("*",):
+            return "*"
+        return origin if origin.rstrip("/") in allowed else None
+
+    def _cors_headers(self) -> None:
+        if not self.services.settings.http.cors_origins:
+            return
+        self.add_header("Vary", "Origin")
+        origin = self._allowed_origin()
+        if origin is not None:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers", _EXPOSED_HEADERS)
+
+    def _preflight(self) -> None:
+        if self._allowed_origin() is None or not self.request.headers.get("Access-Control-Request-Method"):
+            raise Forbidden("Cross-origin requests from this origin are not allowed", code="cors_origin_not_allowed")
+        self.set_header("Access-Control-Allow-Methods", _ALLOWED_METHODS)
+        self.set_header("Access-Control-Allow-Headers", _ALLOWED_HEADERS)
+        self.set_header("Access-Control-Max-Age", _PREFLIGHT_MAX_AGE)
+        self.clear_header("Content-Type")
+        self.set_status(204)
+        self.finish()
 
     def compute_etag(self) -> str | None:
         return None  # handlers set version ETags themselves; never hash every body
@@ -101,7 +218,7 @@ class ApiHandler(tornado.web.RequestHandler):
         if content_type != "application/json":
             raise UnsupportedMediaType("Send the body as application/json", code="unsupported_content_type")
         try:
-            data = json.loads(self.request.body or b"null")
+            data = json.loads(self.body_bytes() or b"null")
         except ValueError:
             raise InvalidInput("Request body is not valid JSON", code="malformed_json") from None
         try:
@@ -123,9 +240,11 @@ class ApiHandler(tornado.web.RequestHandler):
         return value
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, DomainError):
+        if isinstance(value, (DomainError, tornado.web.HTTPError)):
             return  # an expected answer, logged with the request line
-        super().log_exception(typ, value, tb)
+        # Tornado's own message has the full URI (query included); ours names the route only.
+        log.error("uncaught exception method=%s route=%s", self.request.method, route_label(self),
+                  exc_info=(typ, value, tb))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
@@ -155,6 +274,37 @@ class NotFoundHandler(PublicHandler):
 
     def prepare(self) -> None:
         raise NotFound("No such endpoint", code="no_route")
+
+
+def route_label(handler: tornado.web.RequestHandler) -> str:
+    """The route pattern that served ``handler``'s request (``/jobs/{id}``), never the raw path.
+
+    Bounded label for logs and metrics: ids in paths would make one series per job. Requests no
+    route matched are ``(unmatched)``.
+    """
+    cached = getattr(handler, "_route_label", None)
+    if cached is None:
+        cached = _match_label(handler.application.default_router, handler.request) or "(unmatched)"
+        handler._route_label = cached  # type: ignore[attr-defined]
+    return cached  # type: ignore[no-any-return]
+
+
+def _match_label(router: tornado.routing.RuleRouter, request: tornado.httputil.HTTPServerRequest) -> str | None:
+    for rule in router.rules:
+        if rule.matcher.match(request) is None:
+            continue
+        if isinstance(rule.target, tornado.routing.RuleRouter):
+            label = _match_label(rule.target, request)
+            if label is not None:
+                return label
+            continue
+        pattern = getattr(rule.matcher, "regex", None)
+        return _GROUP.sub("{id}", pattern.pattern).rstrip("$") if pattern is not None else "(other)"
+    return None
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is larger than the {limit} byte limit", code="body_too_large")
 
 
 def _describe(invalid: pydantic.ValidationError) -> str:

@@ -44,15 +44,14 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, io_loop: tornado.ioloop.IOLoop):
-    """The app's services; at teardown every job still running is stopped and the database closed,
-    so nothing leaks into the next test (pending tasks, open sqlite connections)."""
-    from server.app import build_services
+    """The app's services. At teardown the server's own shutdown runs on the test's loop: jobs still
+    running stop, then the closers close the database and the provider clients, so nothing leaks
+    into the next test (pending tasks, open sqlite connections, HTTP clients of a closed loop)."""
+    from server.app import build_services, shutdown
 
     services = build_services(settings)
     yield services
-    io_loop.run_sync(lambda: services.runner.shutdown(0))
-    if services.cases is not None:
-        services.cases.close()
+    io_loop.run_sync(lambda: shutdown(services, 0))
 
 
 @pytest.fixture

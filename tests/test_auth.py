@@ -22,6 +22,7 @@ from tests.conftest import TEST_SECRET
 
 PUBLIC_ROUTES = {
     r"/healthz", r"/readyz",
+    r"/metrics",  # public unless METRICS_TOKEN is set (tests/ops/test_metrics.py)
     r"/",  # the page itself holds no data; it signs in by itself and sends the token on each API call
     r"/dev/tokens",  # answers 404 unless dev mode with the ephemeral secret (tests/test_page.py)
 }

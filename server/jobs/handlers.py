@@ -49,6 +49,7 @@ class JobHandlerBase(ApiHandler):
         return jittered(wait.seconds)
 
     def on_connection_close(self) -> None:
+        super().on_connection_close()
         self._client_gone = True
         if self._watch is not None:
             self._watch.wake(WakeReason.CLOSED)  # releases the waiter now, not at its deadline

@@ -7,11 +7,9 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-import tornado.ioloop
 
 from server.analysis.providers.config import LLMSettings
 from server.config import Settings
-from server.services import Services
 from tests.fakes.fake_provider import FakeProviderServer
 
 OPENAI_KEY = "sk-e2e-openai-key-0b1c2d"
@@ -47,11 +45,3 @@ def settings(settings: Settings, llm_settings: LLMSettings) -> Settings:
     """The shared test settings with the LLM settings above (default provider per job type)."""
     return dataclasses.replace(settings, llm=llm_settings)
 
-
-@pytest.fixture
-def services(services: Services, io_loop: tornado.ioloop.IOLoop) -> Iterator[Services]:
-    """The app's own services; the SDK clients are closed on the test's loop afterwards."""
-    yield services
-    providers = services.extras.get("providers")
-    if providers is not None:
-        io_loop.run_sync(providers.aclose)

@@ -1,0 +1,105 @@
+"""Logging: text or JSON lines, one access line per request, and exceptions without their messages.
+
+What may appear in a log line: ids (job, case, user), job types, routes, statuses, durations,
+error codes. What may not: tokens, transcripts, document text, analysis results. The formatters
+here print an exception's type and stack but never its message (``str(exc)``), because messages
+of third-party exceptions quote their input (a provider error echoing a prompt, a parser error
+echoing a document line). The access line has the path without its query string.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from types import TracebackType
+from typing import IO, Any
+
+import tornado.web
+from pythonjsonlogger.json import JsonFormatter
+
+from server.config import ObservabilitySettings
+
+access_log = logging.getLogger("server.access")
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_WITHHELD = "(message withheld from logs)"
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def format_exception_safely(exc_info: Any) -> str:
+    """The traceback of ``exc_info`` (and of its causes) with every exception message withheld."""
+    typ, value, tb = exc_info
+    parts: list[str] = []
+    seen: set[int] = set()
+    while value is not None and id(value) not in seen:
+        seen.add(id(value))
+        stack = "".join(traceback.format_tb(tb))
+        parts.append(f"Traceback (most recent call last):\n{stack}{typ.__module__}.{typ.__qualname__}: {_WITHHELD}")
+        cause = value.__cause__ or (None if value.__suppress_context__ else value.__context__)
+        if cause is None:
+            break
+        typ, value, tb = type(cause), cause, cause.__traceback__
+    return "\n\nwhile handling:\n".join(reversed(parts))
+
+
+class _SafeExceptions:
+    """Formatter mix-in: exceptions are formatted without messages, never from another formatter's cache."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802  # logging's name
+        return format_exception_safely(ei)
+
+    def format(self, record: logging.LogRecord) -> str:
+        cached = record.exc_text
+        record.exc_text = None  # a handler formatted earlier may have cached the unredacted text
+        try:
+            return super().format(record)  # type: ignore[misc,no-any-return]
+        finally:
+            record.exc_text = cached
+
+
+class SafeTextFormatter(_SafeExceptions, logging.Formatter):
+    """``time LEVEL logger message`` lines."""
+
+
+class SafeJsonFormatter(_SafeExceptions, JsonFormatter):
+    """One JSON object per line: ``asctime, levelname, name, message`` plus the record's extras."""
+
+
+def make_handler(settings: ObservabilitySettings, stream: IO[str] | None = None) -> logging.Handler:
+    """A stream handler (stderr by default) with the formatter ``settings.log_format`` asks for."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(SafeJsonFormatter(JSON_FIELDS, json_ensure_ascii=False))
+    else:
+        handler.setFormatter(SafeTextFormatter(TEXT_FORMAT))
+    return handler
+
+
+def configure_logging(settings: ObservabilitySettings) -> None:
+    """Send every log record to stderr in the chosen format at ``LOG_LEVEL`` (call once, in ``main``)."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(make_handler(settings))
+    root.setLevel(settings.log_level)
+
+
+def log_request(handler: tornado.web.RequestHandler, route: str) -> None:
+    """The one access line of a finished request (replaces Tornado's ``tornado.access`` line).
+
+    Fields: method, path (no query string), route pattern, status, duration in ms, user id when
+    the request was authenticated.
+    """
+    status = handler.get_status()
+    request = handler.request
+    principal = getattr(handler, "principal", None)
+    user_id = principal.user_id if principal is not None else None
+    duration_ms = round(request.request_time() * 1000, 1)
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    access_log.log(level, "request method=%s path=%s status=%d duration_ms=%.1f user_id=%s",
+                   request.method, request.path, status, duration_ms, user_id or "-",
+                   extra={"method": request.method, "path": request.path, "route": route, "status": status,
+                          "duration_ms": duration_ms, "user_id": user_id})

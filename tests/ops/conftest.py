@@ -1,0 +1,81 @@
+"""Ops tests: the app plus a test-only ``POST /test/jobs`` that submits a job through real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pydantic
+import pytest
+
+from server.app import make_app
+from server.jobs.runner import JobContext
+from server.services import Services
+from server.web import ApiHandler
+
+SECRET_TEXT = "Transcript: patient Yael Mizrahi, ID 012345678, back injury at the Haifa port"
+
+
+class SubmitBody(pydantic.BaseModel):
+    """What the test endpoint accepts."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    job_type: str = "quick"
+    params: dict[str, Any] = {}
+
+
+class SubmitHandler(ApiHandler):
+    """``POST /test/jobs``: a thin job-creating endpoint like the analysis ones (202 + Location)."""
+
+    async def post(self) -> None:
+        body = self.json_body(SubmitBody)
+        job = await self.services.runner.submit(body.job_type, self.principal.user_id,
+                                                {"user_id": self.principal.user_id}, body.params)
+        self.set_header("Location", f"/jobs/{job.job_id}")
+        self.write_json({"status": "accepted", "job_id": job.job_id, "poll_url": f"/jobs/{job.job_id}"}, 202)
+
+
+@pytest.fixture
+def services(services: Services) -> Services:
+    """Services with test job types."""
+    release = asyncio.Event()
+
+    async def quick(ctx: JobContext) -> dict[str, Any]:
+        await asyncio.sleep(ctx.params.get("seconds", 0.01))
+        return {"ok": True}
+
+    async def held(ctx: JobContext) -> dict[str, Any]:
+        await ctx.progress(10, "Holding")
+        await release.wait()
+        return {"released": True}
+
+    async def secretive(ctx: JobContext) -> dict[str, Any]:
+        for percent in (30, 60, 80):
+            await ctx.progress(percent, "Analyzing")
+            await asyncio.sleep(0)
+        if ctx.params.get("crash"):
+            raise ValueError(f"could not parse {ctx.params['text']}")
+        return {"summary": ctx.params["text"]}
+
+    services.runner.register("quick", quick)
+    services.runner.register("held", held, concurrency=100)
+    services.runner.register("secretive", secretive)
+    services.extras["release_held"] = release
+    return services
+
+
+@pytest.fixture
+def app(services: Services):
+    app = make_app(services)
+    app.add_handlers(r".*", [(r"/test/jobs", SubmitHandler, {"services": services})])
+    return app
+
+
+async def settle(condition, timeout: float = 5.0) -> None:
+    """Yield to the IOLoop until ``condition()`` is true."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
