@@ -210,7 +210,7 @@ class FakeProviderServer:
         try:
             await asyncio.wait_for(self._closing.wait(), seconds)
             return False
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
             return True
 
 
