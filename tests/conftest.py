@@ -20,6 +20,7 @@ from server.app import make_app
 from server.auth import mint_token
 from server.config import AuthSettings, CasesSettings, JobSettings, Settings
 from server.services import Services
+from tests.fakes.fake_provider import FakeProviderServer
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
@@ -32,6 +33,14 @@ def io_loop() -> Iterator[tornado.ioloop.IOLoop]:
     yield loop
     asyncio.set_event_loop(None)
     loop.close(all_fds=True)
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeProviderServer]:
+    """A running fake OpenAI/Anthropic server on an ephemeral port (own thread)."""
+    server = FakeProviderServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from server.client import JobsClient, JobsClientError, JobWaitTimeout
-from tests.jobs.conftest import settle
+from tests.waiting import settle
 
 
 async def in_thread(func, *args, **kwargs):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from server.cases.access import CASE_NOT_FOUND, parse_uuid, visible_case
 from server.cases.models import CallDetails, Case, CaseCreate, case_summary_view, case_view, document_view
-from server.cases.pagination import decode_cursor, encode_cursor
 from server.cases.service import CaseServices
 from server.errors import NotFound, Unavailable
+from server.pagination import decode_cursor, encode_cursor
 from server.web import ApiHandler
 
 MAX_PAGE = 200

@@ -4,9 +4,6 @@ GET, long-poll), ``GET /jobs/{id}/events`` (event stream), ``POST /jobs/{id}/can
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from tornado.iostream import StreamClosedError
 
 from server.errors import InvalidInput
@@ -15,6 +12,7 @@ from server.jobs.longpoll import etag_version, jittered, parse_since, parse_wait
 from server.jobs.models import Job, JobStatus, job_json
 from server.jobs.store import JobQuery
 from server.jobs.waiters import JobStream, WakeReason, Watch
+from server.pagination import decode_cursor, encode_cursor
 from server.web import ApiHandler
 
 POLL_INTERVAL_SECONDS = 2  # the seed's recommended polling interval ("Polling Frequency")
@@ -129,7 +127,7 @@ class JobListHandler(JobHandlerBase):
             status=self._status_filter(),
             job_type=self._job_type_filter(),
             case_id=self.get_query_argument("case_id", None),
-            before=_decode_cursor(self.get_query_argument("cursor", None)),
+            before=decode_cursor(self.get_query_argument("cursor", None)),
             limit=self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
         )
         since = parse_since(self.get_query_argument("since", None))
@@ -139,7 +137,7 @@ class JobListHandler(JobHandlerBase):
             return
         cursor = self.services.store.cursor()  # read first: a change during the listing is seen again
         page = await self.services.store.list_jobs(query)
-        next_cursor = _encode_cursor(page.next_before) if page.next_before is not None else None
+        next_cursor = encode_cursor(page.next_before) if page.next_before is not None else None
         self._write_list(page.jobs, next_cursor, cursor)
 
     async def _changes(self, query: JobQuery, since: int, seconds: float | None) -> None:
@@ -234,22 +232,6 @@ class JobEventsHandler(JobHandlerBase):
 
 def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
-
-
-def _encode_cursor(number: int) -> str:
-    return base64.urlsafe_b64encode(f"n{number}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        if text.startswith("n") and text[1:].isdigit():
-            return int(text[1:])
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise InvalidInput("'cursor' is not a cursor this server issued", code="invalid_cursor")
 
 
 def _quote(value: str | None) -> str:

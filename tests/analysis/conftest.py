@@ -3,8 +3,6 @@ providers pointed at it, and a recording progress callback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from server.analysis.inputs import AnalysisInput, DocumentInput
@@ -25,14 +23,6 @@ def providers() -> ScriptedProviders:
 def services(services: Services, providers: ScriptedProviders) -> Services:
     services.analysis.providers = providers
     return services
-
-
-@pytest.fixture
-def fake_llm() -> Iterator[FakeProviderServer]:
-    """A running fake OpenAI/Anthropic server on an ephemeral port (own thread)."""
-    server = FakeProviderServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

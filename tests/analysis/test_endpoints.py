@@ -15,7 +15,7 @@ from server.jobs.errors import JobFailed
 from tests.analysis.doubles import CALL_OUTPUT, Reply
 from tests.cases import files
 from tests.cases.files import new_case, upload
-from tests.jobs.conftest import settle
+from tests.waiting import settle
 
 CALL = "/vapi/re-analyze-call/{}"
 AGENT = "/cases/{}/analyze-with-agent"

@@ -4,7 +4,6 @@ HTTP to the fake provider server. Unlike ``tests/analysis``, nothing replaces th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,14 +13,6 @@ from tests.fakes.fake_provider import FakeProviderServer
 
 OPENAI_KEY = "sk-e2e-openai-key-0b1c2d"
 ANTHROPIC_KEY = "sk-ant-e2e-anthropic-key-3e4f5a"
-
-
-@pytest.fixture
-def fake_llm() -> Iterator[FakeProviderServer]:
-    """A running fake OpenAI/Anthropic server on an ephemeral port (own thread)."""
-    server = FakeProviderServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

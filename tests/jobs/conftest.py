@@ -60,13 +60,3 @@ def services(services: Services, gates: Gates) -> Services:
     runner.register("crashing", crashing)
     runner.register("sleeping", sleeping)
     return services
-
-
-async def settle(condition, timeout: float = 5.0) -> None:
-    """Yield to the IOLoop until ``condition()`` is true (event-driven tests, no fixed sleeps)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from server.services import Services
-from tests.jobs.conftest import Gates, settle
+from tests.jobs.conftest import Gates
+from tests.waiting import settle
 
 SEED_FIELDS = {"job_id", "job_type", "status", "metadata", "result", "error", "created_at", "started_at",
                "completed_at", "progress", "progress_message"}

@@ -10,7 +10,8 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from server.app import shutdown
-from tests.jobs.conftest import Gates, settle
+from tests.jobs.conftest import Gates
+from tests.waiting import settle
 
 
 async def running_gated(services, gate: str, owner: str = "alice"):

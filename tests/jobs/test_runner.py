@@ -11,7 +11,8 @@ import pytest
 from server.app import build_services
 from server.config import JobSettings
 from server.jobs.models import JobStatus
-from tests.jobs.conftest import Gates, settle
+from tests.jobs.conftest import Gates
+from tests.waiting import settle
 
 
 def status_of(services, job_id):

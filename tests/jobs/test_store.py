@@ -123,7 +123,7 @@ async def test_expired_job_answers_404_expired_to_its_owner_only(api, services):
 
     services.runner.register("quick", quick)
     job = await services.runner.submit("quick", "alice", {})
-    from tests.jobs.conftest import settle
+    from tests.waiting import settle
 
     await settle(lambda: services.store._jobs[job.job_id].is_terminal)
     await services.store.expire(datetime.now(timezone.utc) + timedelta(days=2))

@@ -69,13 +69,3 @@ def app(services: Services):
     app = make_app(services)
     app.add_handlers(r".*", [(r"/test/jobs", SubmitHandler, {"services": services})])
     return app
-
-
-async def settle(condition, timeout: float = 5.0) -> None:
-    """Yield to the IOLoop until ``condition()`` is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)

@@ -11,7 +11,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from server.__main__ import LISTEN_BACKLOG
-from tests.ops.conftest import settle
+from tests.waiting import settle
 
 USERS = 50
 PER_USER = 20

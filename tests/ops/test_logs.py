@@ -14,7 +14,8 @@ import pytest
 from server.config import ObservabilitySettings
 from server.logs import format_exception_safely, make_handler
 from tests.cases.files import new_case, upload
-from tests.ops.conftest import SECRET_TEXT, settle
+from tests.ops.conftest import SECRET_TEXT
+from tests.waiting import settle
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SECRET_WORDS = ("Yael", "Mizrahi", "012345678", "Haifa")

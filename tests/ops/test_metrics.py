@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from server.app import build_services, start_background
 from server.config import ObservabilitySettings
-from tests.ops.conftest import settle
+from tests.waiting import settle
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
 

@@ -8,7 +8,7 @@ import pytest
 
 import server.app
 from server.app import close_services, shutdown, stop_jobs
-from tests.ops.conftest import settle
+from tests.waiting import settle
 
 
 async def held_job(api, services) -> str:
