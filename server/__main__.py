@@ -7,9 +7,11 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 
 import tornado.httpserver
+import tornado.netutil
 
 from server.auth import mint_token
 from server.config import Settings
@@ -37,10 +39,10 @@ LISTEN_BACKLOG = 1024  # Tornado's default 128 resets connections in a burst of 
 
 def _check_single_process(processes: int, web_concurrency: int) -> None:
     if processes != 1 or web_concurrency != 1:
-        raise ConfigError(f"--processes={processes} / WEB_CONCURRENCY={web_concurrency}: the in-memory job store "
-                          "serves one process only, so a job created in one process would be invisible to polls "
-                          "answered by another. Unset WEB_CONCURRENCY (or set it to 1), drop --processes, and "
-                          "scale with more dynos behind sticky routing.")
+        asked = f"--processes {processes}" if processes != 1 else f"WEB_CONCURRENCY={web_concurrency}"
+        raise ConfigError(f"{asked} asks for several processes, but the in-memory job store serves one process "
+                          "only: a job created in one process would be invisible to polls answered by another. "
+                          "Run one process (unset WEB_CONCURRENCY or set it to 1; drop --processes).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,12 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as problem:
         print(f"configuration error: {problem}", file=sys.stderr)
         return 2
+    port = args.port or settings.port
+    try:  # bound before anything starts, so a busy port is a one-line error, not a traceback
+        sockets = tornado.netutil.bind_sockets(port, settings.host, backlog=LISTEN_BACKLOG)
+    except OSError as problem:
+        print(f"configuration error: cannot listen on {settings.host}:{port}: {problem.strerror} "
+              "(set PORT or --port to a free port)", file=sys.stderr)
+        return 2
     configure_logging(settings.observability)
-    asyncio.run(serve(settings, args.port or settings.port))
+    asyncio.run(serve(settings, sockets))
     return 0
 
 
-async def serve(settings: Settings, port: int) -> None:
+async def serve(settings: Settings, sockets: list[socket.socket]) -> None:
     """Run the server until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once.
 
     Shutdown: new jobs get 503 with ``Retry-After``, open long-polls and streams answer at once,
@@ -78,9 +87,13 @@ async def serve(settings: Settings, port: int) -> None:
     await startup(services)
     app = make_app(services)
     http = tornado.httpserver.HTTPServer(app, xheaders=True)
-    http.listen(port, settings.host, backlog=LISTEN_BACKLOG)
+    http.add_sockets(sockets)
     start_background(services)
+    port = sockets[0].getsockname()[1]
     log.info("listening on http://%s:%d (%s)", settings.host, port, "production" if settings.production else "dev")
+    if not settings.production:
+        log.warning("development mode: ephemeral secret, demo data, offline analyzer; "
+                    "set APP_ENV=production on every deployment")
     if settings.auth.ephemeral:
         _print_dev_tokens(settings)
     stop = asyncio.Event()
