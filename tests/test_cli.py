@@ -38,13 +38,13 @@ def test_cli_token_without_a_usable_secret_exits_2_naming_the_variable(env, expe
     assert done.returncode == 2 and expected in done.stderr and done.stdout == ""
 
 
-def test_busy_port_is_a_one_line_error_exit_2():
+def test_busy_port_is_a_one_line_error_exit_2(tmp_path):
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = run_cli("--port", str(port), HOST="127.0.0.1", CASES_DB="/tmp/never-opened.db")
+        done = run_cli("--port", str(port), HOST="127.0.0.1", CASES_DB=str(tmp_path / "cases.db"))
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
