@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 UUID_PATTERN = r"([^/]+)"  # validated by the handler so a bad id gets a clear 400, not a bare 404
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})  # bounded metric labels
 CLOSER_TIMEOUT_SECONDS = 2.0  # all closers together; Heroku kills the dyno 30 s after SIGTERM
 
 
@@ -99,7 +100,8 @@ def make_app(services: Services) -> tornado.web.Application:
     def request_done(handler: tornado.web.RequestHandler) -> None:
         route = route_label(handler)
         log_request(handler, route)
-        services.metrics.observe_request(route, handler.request.method or "-", handler.get_status(),
+        method = handler.request.method if handler.request.method in KNOWN_METHODS else "OTHER"
+        services.metrics.observe_request(route, method, handler.get_status(),
                                          handler.request.request_time())
 
     return tornado.web.Application(

@@ -76,6 +76,13 @@ class TokenVerifier:
         return principal
 
 
+def _roles(claims: dict[str, Any], path: str) -> list[str]:
+    """The role strings at ``path``: one string, or a list of them (some identity providers issue lists)."""
+    value = _claim(claims, path)
+    values = value if isinstance(value, list) else [value]
+    return [role for role in values if isinstance(role, str)]
+
+
 def verify_token(settings: AuthSettings, token: str) -> Principal:
     """Verify a JWT and return its principal.
 
@@ -107,8 +114,8 @@ def _verify(settings: AuthSettings, token: str) -> tuple[Principal, float]:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise Unauthenticated("Token 'sub' claim must be a non-empty string")
-    roles = {_claim(claims, path) for path in settings.role_claims}
-    is_admin = any(role in settings.admin_roles for role in roles if isinstance(role, str))
+    roles = [role for path in settings.role_claims for role in _roles(claims, path)]
+    is_admin = any(role in settings.admin_roles for role in roles)
     return Principal(user_id=subject, is_admin=is_admin), float(claims["exp"])
 
 

@@ -143,7 +143,7 @@ class ApiHandler(tornado.web.RequestHandler):
         limit = self.max_body_bytes()
         declared = self.request.headers.get("Content-Length", "").strip()
         self.request.connection.set_max_body_size(limit + _TORNADO_LIMIT_SLACK)  # type: ignore[union-attr]
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             # Let Tornado discard the declared body quietly (the connection closes after our answer)
             # instead of answering a bare 400 over ours.
             self.request.connection.set_max_body_size(int(declared))  # type: ignore[union-attr]
@@ -218,8 +218,8 @@ class ApiHandler(tornado.web.RequestHandler):
         if content_type != "application/json":
             raise UnsupportedMediaType("Send the body as application/json", code="unsupported_content_type")
         try:
-            data = json.loads(self.body_bytes() or b"null")
-        except ValueError:
+            data = json.loads(self.body_bytes() or b"null", parse_constant=_reject_constant)
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
             raise InvalidInput("Request body is not valid JSON", code="malformed_json") from None
         try:
             return model.model_validate(data)
@@ -305,6 +305,11 @@ def _match_label(router: tornado.routing.RuleRouter, request: tornado.httputil.H
 
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The request body is larger than the {limit} byte limit", code="body_too_large")
+
+
+def _reject_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259 §6); Python's parser accepts them unless told not to."""
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _describe(invalid: pydantic.ValidationError) -> str:

@@ -72,7 +72,7 @@ async def test_token_in_query_string_is_not_accepted(api):
 @pytest.mark.gen_test(timeout=10)
 async def test_valid_token_is_accepted(api):
     reply = await api.get("/jobs")
-    assert reply.status == 200 and reply.json == {"jobs": [], "count": 0, "next_cursor": None, "cursor": "0"}
+    assert reply.status == 200 and reply.json["jobs"] == [] and reply.json["count"] == 0
 
 
 def test_hs256_token_signed_with_the_public_key_is_rejected():
@@ -148,3 +148,10 @@ def test_token_cache_never_outlives_exp():
     for user in ("a", "b", "c"):  # bounded: the oldest entries go first
         verifier.verify(hs256(claims(sub=user)))
     assert len(verifier._cache) == 2
+
+
+def test_role_claim_as_a_list_or_object_never_breaks_verification():
+    settings = AuthSettings(key=TEST_SECRET, algorithms=("HS256",))
+    assert verify_token(settings, hs256(claims(role=["user", "admin"]))).is_admin
+    assert not verify_token(settings, hs256(claims(role=["user"]))).is_admin
+    assert not verify_token(settings, hs256(claims(app_metadata={"role": {"a": 1}}))).is_admin

@@ -30,7 +30,12 @@ TEXT = "text/plain; charset=utf-8"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .doc, or an encrypted OOXML container
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _SPACES = re.compile(r" {3,}")  # layout mode pads columns with spaces; keep a two-space column gap
-_MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a zip bomb guard for word/*.xml
+# Zip-bomb guards for DOCX. python-docx builds the whole XML tree: 20 MB of empty paragraphs
+# (31 KB zipped) took 1.3 GB and two minutes. Real Word XML deflates 5-30x; repetition-only
+# bombs deflate hundreds of times.
+_MAX_DOCX_UNCOMPRESSED = 30 * 1024 * 1024
+_MAX_DOCX_RATIO = 100
+_RATIO_CHECKED_ABOVE = 1024 * 1024  # small members may deflate very well without harm
 NO_TEXT_WARNING = ("No extractable text was found: the PDF may be a scanned image. It was stored, but analyses "
                    "cannot read it; upload a text PDF, a DOCX, or the text itself.")
 
@@ -140,14 +145,23 @@ def _page_text(page: object) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _refuse_zip_bomb(archive: zipfile.ZipFile) -> None:
+    members = archive.infolist()
+    too_big = sum(info.file_size for info in members) > _MAX_DOCX_UNCOMPRESSED
+    too_dense = any(info.file_size > _RATIO_CHECKED_ABOVE
+                    and info.file_size > _MAX_DOCX_RATIO * max(1, info.compress_size) for info in members)
+    if too_big or too_dense:
+        raise Unprocessable("The DOCX expands far beyond its size (more than 30 MB, or over 100 times its "
+                            "compressed size) and was refused", code="docx_too_large")
+
+
 def _docx(data: bytes) -> tuple[str, int | None, list[str]]:
     import docx
     from docx.opc.exceptions import OpcError
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > _MAX_DOCX_UNCOMPRESSED:
-                raise Unprocessable("The DOCX expands to more than 200 MB and was refused", code="corrupt_file")
+            _refuse_zip_bomb(archive)
             pages = _docx_pages(archive)
         document = docx.Document(io.BytesIO(data))
         parts = [paragraph.text for paragraph in document.paragraphs]

@@ -63,7 +63,7 @@ class DocumentListHandler(CaseHandlerBase):
         self._case = await self.load_case(self.path_args[0])
         self._limit = self.cases.settings.max_upload_bytes + ENVELOPE_BYTES
         declared = self.request.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self._limit:
             raise too_large(self.cases.settings.max_upload_bytes)
         content_type = self.request.headers.get("Content-Type", "")
         if content_type.split(";")[0].strip().lower() != "multipart/form-data":

@@ -76,7 +76,7 @@ class JobHandler(JobHandlerBase):
             if changed is None:
                 return  # the client went away
             job = changed
-        if job.etag in tags:
+        if job.etag in tags or "*" in tags:  # "*" matches any current representation (RFC 9110 §13.1.2)
             self.set_header("ETag", job.etag)
             self.set_status(304)
             self.finish()
@@ -130,7 +130,7 @@ class JobListHandler(JobHandlerBase):
             before=decode_cursor(self.get_query_argument("cursor", None)),
             limit=self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
         )
-        since = parse_since(self.get_query_argument("since", None))
+        since = self.get_query_argument("since", None)
         seconds = self.wait_request()
         if since is not None:
             await self._changes(query, since, seconds)
@@ -140,7 +140,7 @@ class JobListHandler(JobHandlerBase):
         next_cursor = encode_cursor(page.next_before) if page.next_before is not None else None
         self._write_list(page.jobs, next_cursor, cursor)
 
-    async def _changes(self, query: JobQuery, since: int, seconds: float | None) -> None:
+    async def _changes(self, query: JobQuery, since: str, seconds: float | None) -> None:
         store = self.services.store
         changed, cursor = await store.changes_since(query.owner_id, since)
         if not changed and seconds is not None:
@@ -148,7 +148,8 @@ class JobListHandler(JobHandlerBase):
                 return
             with self.services.waiters.watch_owner(self.principal.user_id, query.owner_id) as watch:
                 self._watch = watch
-                if store.cursor() == since:
+                changed, cursor = await store.changes_since(query.owner_id, since)  # none slipped in before
+                if not changed:
                     reason = await watch.wait(seconds)
                     if reason is WakeReason.CLOSED or self._client_gone:
                         return
@@ -157,7 +158,7 @@ class JobListHandler(JobHandlerBase):
         matching = [job for job in changed if query.matches(job)]
         self._write_list(matching, None, cursor)
 
-    def _write_list(self, jobs: list[Job], next_cursor: str | None, cursor: int) -> None:
+    def _write_list(self, jobs: list[Job], next_cursor: str | None, cursor: str) -> None:
         body = ",".join(job_json(job) for job in jobs)
         tail = f'"count":{len(jobs)},"next_cursor":{_quote(next_cursor)},"cursor":"{cursor}"'
         self.write_json(f'{{"jobs":[{body}],{tail}}}')
@@ -210,6 +211,8 @@ class JobEventsHandler(JobHandlerBase):
                 last_seen = latest.version
                 if latest.is_terminal:
                     return
+            elif isinstance(latest, Job) and latest.is_terminal:
+                return  # the client already has the terminal event (Last-Event-ID): nothing more will come
             elif latest is WakeReason.TIMEOUT:
                 if not await self._send(": keep-alive\n\n"):
                     return

@@ -65,15 +65,16 @@ def parse_since(raw: str | None) -> int | None:
     """
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # isdigit alone accepts '²', which int() refuses
         raise InvalidInput("'since' must be a non-negative integer", code="invalid_since")
     return int(raw)
 
 
 def etag_version(tags: set[str], job_id: str) -> int | None:
     """The version named by an ``If-None-Match`` tag of this job (``"<job_id>.<version>"``), if any."""
+    prefix = f'"{job_id}.'
     for tag in tags:
-        prefix = f'"{job_id}.'
-        if tag.startswith(prefix) and tag.endswith('"') and tag[len(prefix):-1].isdigit():
-            return int(tag[len(prefix):-1])
+        version = tag[len(prefix):-1]
+        if tag.startswith(prefix) and tag.endswith('"') and version.isascii() and version.isdigit():
+            return int(version)
     return None

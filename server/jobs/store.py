@@ -8,6 +8,7 @@ store-wide and is the list change feed's cursor.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from server.clock import utcnow
-from server.errors import Gone, Unavailable
+from server.errors import Gone, InvalidInput, Unavailable
 from server.jobs.errors import InvalidTransition
 from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
 
@@ -87,14 +88,16 @@ class JobStore(Protocol):
     async def expire(self, now: datetime, limit: int | None = None) -> int:
         """Remove finished jobs whose retention ended before ``now`` (at most ``limit``); return how many."""
 
-    async def changes_since(self, owner_id: str | None, cursor: int) -> tuple[list[Job], int]:
+    async def changes_since(self, owner_id: str | None, cursor: str) -> tuple[list[Job], str]:
         """Jobs of ``owner_id`` (None: all) changed after ``cursor``, oldest change first, and the new cursor.
 
-        Raises ``CursorExpired`` when a job of that owner was removed after ``cursor``.
+        Raises ``CursorExpired`` when the cursor cannot be answered exactly (a job of that owner was
+        removed after it, or it comes from another run of the server), ``InvalidInput`` when it is
+        not a cursor at all.
         """
 
-    def cursor(self) -> int:
-        """The current change-feed position."""
+    def cursor(self) -> str:
+        """The current change-feed position (opaque text)."""
 
     def subscribe(self, job_id: str, callback: ChangeCallback) -> Unsubscribe:
         """Call ``callback(job)`` on every change of one job; returns the unsubscribe function."""
@@ -167,6 +170,7 @@ class MemoryJobStore:
         self._removed_at_seq: dict[Any, int] = {}
         self._seq = 0
         self._number = 0
+        self._run_id = secrets.token_hex(4)
         self._job_subscribers = _Subscribers()
         self._owner_subscribers = _Subscribers()
 
@@ -194,21 +198,31 @@ class MemoryJobStore:
             if before is None or job.number < before:
                 yield job
 
-    async def changes_since(self, owner_id: str | None, cursor: int) -> tuple[list[Job], int]:
+    async def changes_since(self, owner_id: str | None, cursor: str) -> tuple[list[Job], str]:
         key = _ALL if owner_id is None else owner_id
-        if cursor > self._seq or cursor < self._removed_at_seq.get(key, 0):
-            raise CursorExpired("The change feed cursor is too old or unknown; list the jobs again")
+        after = self._parse_cursor(cursor)
+        if after < self._removed_at_seq.get(key, 0):
+            raise CursorExpired("The change feed cursor is too old; list the jobs again")
         changed: list[Job] = []
         for job_id in reversed(self._change_order.get(key, {})):
             job = self._jobs[job_id]
-            if job.seq <= cursor:
+            if job.seq <= after:
                 break
             changed.append(job)
         changed.reverse()
-        return changed, self._seq
+        return changed, self.cursor()
 
-    def cursor(self) -> int:
-        return self._seq
+    def cursor(self) -> str:
+        # The run id keeps a cursor from before a restart from matching a new run's sequence.
+        return f"{self._run_id}-{self._seq}"
+
+    def _parse_cursor(self, cursor: str) -> int:
+        run_id, _, seq = cursor.partition("-")
+        if not (seq.isascii() and seq.isdigit()):
+            raise InvalidInput("'since' is not a change-feed cursor this server issued", code="invalid_since")
+        if run_id != self._run_id or int(seq) > self._seq:
+            raise CursorExpired("The change feed cursor comes from another run of the server; list the jobs again")
+        return int(seq)
 
     async def ping(self) -> bool:
         return True

@@ -127,3 +127,16 @@ async def new_case(api, *, user: str = "alice", title: str = "Test case", transc
     reply = await api.post("/cases", body=body, user=user)
     assert reply.status == 201, reply.json
     return reply.json["case_id"]
+
+
+def docx_bomb(paragraphs: int = 400_000) -> bytes:
+    """A real DOCX whose document.xml is ``paragraphs`` empty paragraphs: tiny zipped, huge as a tree."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx([])) ) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + b"<w:p/>" * paragraphs, 1)
+            target.writestr(item.filename, data)
+    return out.getvalue()

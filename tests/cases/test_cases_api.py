@@ -125,3 +125,14 @@ async def test_delete_case_is_204_then_404(api):
     assert reply.status == 204 and reply.body == b""
     assert (await api.get(f"/cases/{case_id}")).status == 404
     assert (await api.request("DELETE", f"/cases/{case_id}")).status == 404
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser's stack
+    b'{"title": "t", "call_details": {"transcript": "x", "messages": [{"a": NaN}]}}',  # not JSON
+    b'{"title": Infinity}',
+])
+@pytest.mark.gen_test(timeout=20)
+async def test_create_case_with_pathological_json_is_400_malformed_json(api, body):
+    reply = await api.post("/cases", body=body, headers={"Content-Type": "application/json"})
+    assert reply.status == 400 and reply.json["code"] == "malformed_json"

@@ -227,3 +227,13 @@ async def test_deleting_a_case_deletes_its_documents(api, services):
     await upload(api, case_id, "a.txt", b"first")
     assert (await api.request("DELETE", f"/cases/{case_id}")).status == 204
     assert await services.cases.repository.list_documents(case_id) == []
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_docx_that_expands_hundreds_of_times_is_refused_before_parsing(api):
+    case_id = await new_case(api)
+    bomb = files.docx_bomb()
+    assert len(bomb) < 100_000  # 2.4 MB of XML
+    reply = await upload(api, case_id, "report.docx", bomb)
+    assert reply.status == 422 and reply.json["code"] == "docx_too_large"
+    assert (await upload(api, case_id, "fine.docx", files.docx())).status == 201

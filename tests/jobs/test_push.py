@@ -134,8 +134,10 @@ async def test_list_feed_old_cursor_is_410(api, services):
     await services.store.expire(datetime.now(timezone.utc) + timedelta(days=2))
     reply = await api.get(f"/jobs?since={cursor}")
     assert reply.status == 410 and reply.json["code"] == "cursor_expired"
-    future = await api.get("/jobs?since=999999")
-    assert future.status == 410
+    run_id, _, seq = cursor.partition("-")
+    restarted = await api.get(f"/jobs?since=another{run_id}-{seq}")  # a cursor from an earlier run
+    assert restarted.status == 410 and restarted.json["code"] == "cursor_expired"
+    assert (await api.get("/jobs?since=12")).status == 400
 
 
 async def read_events(base_url: str, token: str, job_id: str, last_event_id: str | None = None) -> list[dict]:
@@ -256,3 +258,44 @@ async def test_long_poll_from_a_client_that_already_left_logs_no_error(api, serv
     await settle(lambda: services.waiters.open_count == 0)
     assert services.store.subscriber_count() == permanent
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.gen_test(timeout=15)
+async def test_list_feed_waits_despite_other_users_activity(api, services):
+    cursor = (await api.get("/jobs")).json["cursor"]
+    await services.runner.submit("echo", "bob", {})  # moves the store's sequence, not alice's feed
+    started = time.monotonic()
+    reply = await api.get(f"/jobs?since={cursor}&wait=0.5")
+    assert reply.status == 200 and reply.json["jobs"] == []
+    assert time.monotonic() - started >= 0.4  # it waited instead of answering empty at once
+
+
+@pytest.mark.gen_test(timeout=15)
+async def test_event_stream_of_a_finished_job_already_seen_ends_at_once(api, base_url, services):
+    job = await services.runner.submit("echo", "alice", {})
+    await settle(lambda: services.store._jobs[job.job_id].is_terminal)
+    final = services.store._jobs[job.job_id]
+    started = time.monotonic()
+    events = await read_events(base_url, api.token(), job.job_id, last_event_id=str(final.version))
+    assert events == [] and time.monotonic() - started < 2
+    assert services.waiters.open_count == 0
+
+
+@pytest.mark.parametrize("query,headers", [
+    ("?since=%C2%B2", {}), ("?wait=1&since=%C2%B2", {}), ("", {"If-None-Match": '"{job}.\u00b2"'}),
+])
+@pytest.mark.gen_test(timeout=15)
+async def test_unicode_digits_are_a_400_or_ignored_never_a_500(api, services, query, headers):
+    job = await services.runner.submit("echo", "alice", {})
+    headers = {k: v.replace("{job}", job.job_id).encode("utf-8").decode("latin-1") for k, v in headers.items()}
+    reply = await api.get(f"/jobs/{job.job_id}{query}", headers=headers)
+    assert reply.status in (200, 400), reply.body
+    feed = await api.get("/jobs?since=%C2%B2")
+    assert feed.status == 400 and feed.json["code"] == "invalid_since"
+
+
+@pytest.mark.gen_test(timeout=15)
+async def test_if_none_match_star_is_304(api, services):
+    job = await services.runner.submit("echo", "alice", {})
+    reply = await api.get(f"/jobs/{job.job_id}", headers={"If-None-Match": "*"})
+    assert reply.status == 304

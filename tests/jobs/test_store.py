@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from server.errors import Unavailable
+from server.errors import InvalidInput, Unavailable
 from server.jobs.models import Job, JobStatus
 from server.jobs.retention import Sweeper
 from server.jobs.store import CursorExpired, JobQuery, MemoryJobStore
@@ -88,8 +88,13 @@ async def test_change_feed_returns_changes_after_cursor_and_410_after_removal():
     await store.expire(T0 + timedelta(seconds=5))
     with pytest.raises(CursorExpired):
         await store.changes_since("alice", new_cursor)
+    run_id, _, seq = store.cursor().partition("-")
     with pytest.raises(CursorExpired):
-        await store.changes_since("alice", store.cursor() + 10)  # from another server run
+        await store.changes_since("alice", f"{run_id}-{int(seq) + 10}")  # ahead of this run
+    with pytest.raises(CursorExpired):
+        await store.changes_since("alice", f"other-{seq}")  # from another run of the server
+    with pytest.raises(InvalidInput):
+        await store.changes_since("alice", "\u00b2")
 
 
 @pytest.mark.gen_test(timeout=10)

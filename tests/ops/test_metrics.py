@@ -107,3 +107,12 @@ async def test_metrics_token_is_required_when_set(api, services):
     wrong = await api.get("/metrics", user=None, headers={"Authorization": f"Bearer {METRICS_TOKEN}x"})
     assert wrong.status == 401 and wrong.json["code"] == "invalid_token"
     await scrape(api, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_unknown_http_methods_share_one_metric_label(api, services):
+    for method in ("ZZMETHOD1", "ZZMETHOD2"):
+        await api.request(method, "/jobs")
+    found = await scrape(api)
+    assert not any("ZZMETHOD" in str(key) for key in found)
+    assert any(("method", "OTHER") in key[1] for key in found)
