@@ -9,6 +9,7 @@ can slip between "read the state" and "start waiting".
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import enum
 from collections.abc import Callable
@@ -31,7 +32,7 @@ class WakeReason(str, enum.Enum):
 _HeldT = TypeVar("_HeldT", bound="_Held")
 
 
-class _Held:
+class _Held(abc.ABC):
     """An open wait or stream: holds a user's slot and a store subscription until closed.
 
     A plain class rather than generator context managers, and no ``asyncio.wait_for``: with ten
@@ -58,8 +59,9 @@ class _Held:
             self._unsubscribe = None
             self._waiters._release(self._user_id, self)
 
+    @abc.abstractmethod
     def wake(self, reason: WakeReason) -> None:
-        raise NotImplementedError
+        """End the wait or stream with ``reason`` (shutdown, client gone...)."""
 
 
 class Watch(_Held):
