@@ -122,6 +122,7 @@ def _pdf(data: bytes) -> tuple[str, int, list[str]]:
         pages = [_page_text(page) for page in reader.pages]
     except Unprocessable:
         raise
+    # pypdf signals damage through many exception types, NotImplementedError for unsupported filters.
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
             RecursionError, OSError, NotImplementedError):
         log.info("pdf could not be read", exc_info=True)

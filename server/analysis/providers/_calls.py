@@ -7,9 +7,13 @@ status only: exception messages of SDKs can quote the prompt or the output.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from pydantic import BaseModel
 
 from server.analysis.inputs import AnalysisKind
-from server.analysis.providers.base import ProgressCallback, ProviderError, Usage
+from server.analysis.providers.base import AnalysisOutcome, ProgressCallback, ProviderError, Usage
 
 log = logging.getLogger("server.analysis.providers")
 
@@ -71,3 +75,26 @@ def log_failure(vendor: str, kind: AnalysisKind, model: str, error: ProviderErro
         "%s call failed kind=%s model=%s code=%s error=%s status=%s duration=%.2fs",
         vendor, kind.value, model, error.code, type(cause).__name__, getattr(cause, "status_code", None), seconds,
     )
+
+
+async def timed_call(vendor: str, model: str, kind: AnalysisKind, progress: ProgressCallback,
+                     call: Callable[[StreamProgress], Awaitable[tuple[BaseModel, Usage]]]) -> AnalysisOutcome:
+    """Run one vendor call with the progress messages and the call log every adapter gives.
+
+    Args:
+        call: does the request with a ``StreamProgress`` and returns (validated output, usage);
+            raises ``ProviderError``.
+    Returns:
+        The ``AnalysisOutcome`` (duration in seconds).
+    """
+    started = time.monotonic()
+    await progress(0, "Sending the case to the model")
+    try:
+        output, usage = await call(StreamProgress(kind, progress))
+    except ProviderError as exc:
+        log_failure(vendor, kind, model, exc, time.monotonic() - started)
+        raise
+    seconds = time.monotonic() - started
+    log_success(vendor, kind, model, usage, seconds)
+    await progress(100, "Analysis received")
+    return AnalysisOutcome(output, vendor, model, usage, seconds)

@@ -8,8 +8,6 @@ would then look like malformed output.
 
 from __future__ import annotations
 
-import time
-
 import anthropic
 import httpx2
 import pydantic
@@ -17,7 +15,7 @@ from anthropic import AsyncAnthropic
 
 from server.analysis import prompts
 from server.analysis.inputs import AnalysisInput, AnalysisKind
-from server.analysis.providers._calls import StreamProgress, log_failure, log_success
+from server.analysis.providers._calls import StreamProgress, timed_call
 from server.analysis.providers.base import (
     AnalysisOutcome,
     ProgressCallback,
@@ -63,19 +61,12 @@ class AnthropicProvider:
         Raises:
             ProviderError: on any failure (see ``ProviderError`` for the codes).
         """
-        started = time.monotonic()
-        await progress(0, "Sending the case to the model")
-        try:
-            message = await self._call(kind, data, StreamProgress(kind, progress))
-            output = _validated(kind, message)
-        except ProviderError as exc:
-            log_failure(self.name, kind, self.model, exc, time.monotonic() - started)
-            raise
-        usage = Usage(message.usage.input_tokens or 0, message.usage.output_tokens or 0)
-        seconds = time.monotonic() - started
-        log_success(self.name, kind, self.model, usage, seconds)
-        await progress(100, "Analysis received")
-        return AnalysisOutcome(output, self.name, self.model, usage, seconds)
+        async def call(meter: StreamProgress) -> tuple[pydantic.BaseModel, Usage]:
+            message = await self._call(kind, data, meter)
+            return _validated(kind, message), Usage(message.usage.input_tokens or 0,
+                                                    message.usage.output_tokens or 0)
+
+        return await timed_call(self.name, self.model, kind, progress, call)
 
     async def aclose(self) -> None:
         """Nothing to release: the client belongs to ``ProviderSet``."""

@@ -7,7 +7,6 @@ JSON schema and validates the answer into the model; progress is reported as out
 from __future__ import annotations
 
 import json
-import time
 
 import httpx2
 import openai
@@ -16,7 +15,7 @@ from openai import AsyncOpenAI
 
 from server.analysis import prompts
 from server.analysis.inputs import AnalysisInput, AnalysisKind
-from server.analysis.providers._calls import StreamProgress, log_failure, log_success
+from server.analysis.providers._calls import StreamProgress, timed_call
 from server.analysis.providers.base import (
     AnalysisOutcome,
     ProgressCallback,
@@ -62,17 +61,8 @@ class OpenAIProvider:
         Raises:
             ProviderError: on any failure (see ``ProviderError`` for the codes).
         """
-        started = time.monotonic()
-        await progress(0, "Sending the case to the model")
-        try:
-            output, usage = await self._call(kind, data, StreamProgress(kind, progress))
-        except ProviderError as exc:
-            log_failure(self.name, kind, self.model, exc, time.monotonic() - started)
-            raise
-        seconds = time.monotonic() - started
-        log_success(self.name, kind, self.model, usage, seconds)
-        await progress(100, "Analysis received")
-        return AnalysisOutcome(output, self.name, self.model, usage, seconds)
+        return await timed_call(self.name, self.model, kind, progress,
+                                lambda meter: self._call(kind, data, meter))
 
     async def aclose(self) -> None:
         """Nothing to release: the client belongs to ``ProviderSet``."""
