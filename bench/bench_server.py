@@ -18,6 +18,7 @@ import gc
 import json
 import os
 import random
+import socket
 import sys
 import time
 from datetime import timedelta
@@ -26,7 +27,7 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from server.app import build_services, make_app, start_background
+from server.app import build_services, listen, make_app, start_background
 from server.clock import utcnow
 from server.config import Settings
 from server.jobs.models import Job, JobStatus
@@ -131,16 +132,19 @@ async def main() -> None:
     app = make_app(services)
     app.add_handlers(r".*", [(r"/bench/(\w+)/?([^/]*)", Control, {"services": services, "gates": gates})])
     start_background(services)
-    port = serve(app)
-    bare_port = serve(tornado.web.Application([(r"/jobs/(.*)", Bare)]))
-    print(json.dumps({"port": port, "bare_port": bare_port}), flush=True)
+    sockets, bare_sockets = loopback_sockets(), loopback_sockets()
+    listen(services, app, sockets)
+    tornado.httpserver.HTTPServer(tornado.web.Application([(r"/jobs/(.*)", Bare)])).add_sockets(bare_sockets)
+    print(json.dumps({"port": port_of(sockets), "bare_port": port_of(bare_sockets)}), flush=True)
     await asyncio.Event().wait()
 
 
-def serve(app: tornado.web.Application) -> int:
-    """Listen on an ephemeral loopback port; return it."""
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1", backlog=16384)
-    tornado.httpserver.HTTPServer(app).add_sockets(sockets)
+def loopback_sockets() -> list[socket.socket]:
+    """Sockets bound to an ephemeral loopback port, with a backlog for bursts of connections."""
+    return tornado.netutil.bind_sockets(0, "127.0.0.1", backlog=16384)
+
+
+def port_of(sockets: list[socket.socket]) -> int:
     return int(sockets[0].getsockname()[1])
 
 

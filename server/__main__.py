@@ -10,7 +10,6 @@ import signal
 import socket
 import sys
 
-import tornado.httpserver
 import tornado.netutil
 
 from server.auth import mint_token
@@ -81,13 +80,12 @@ async def serve(settings: Settings, sockets: list[socket.socket]) -> None:
     within ``SHUTDOWN_GRACE_SECONDS`` of the signal.
     """
     # Imported here: the LLM SDKs take seconds to import, and config errors should not wait for them.
-    from server.app import build_services, close_services, make_app, start_background, startup, stop_jobs
+    from server.app import build_services, close_services, listen, make_app, start_background, startup, stop_jobs
 
     services = build_services(settings)
     await startup(services)
     app = make_app(services)
-    http = tornado.httpserver.HTTPServer(app, xheaders=True)
-    http.add_sockets(sockets)
+    http = listen(services, app, sockets, xheaders=True)
     start_background(services)
     port = sockets[0].getsockname()[1]
     log.info("listening on http://%s:%d (%s)", settings.host, port, "production" if settings.production else "dev")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from typing import Any
 
+import tornado.httpserver
 import tornado.web
 
 from server.analysis.handlers import AgentAnalysisHandler, CallAnalysisHandler, Form7801AnalysisHandler
@@ -25,17 +27,15 @@ from server.jobs.retention import Sweeper
 from server.jobs.runner import JobRunner
 from server.jobs.store import MemoryJobStore
 from server.jobs.waiters import Waiters
-from server.logs import log_request
 from server.metrics import Metrics
 from server.page import DevTokensHandler, PageHandler, StaticHandler
 from server.services import Services
-from server.web import NotFoundHandler, route_label
+from server.web import NotFoundHandler, record_request, route_label
 
 log = logging.getLogger(__name__)
 
 UUID_PATTERN = r"([^/]+)"  # validated by the handler so a bad id gets a clear 400, not a bare 404
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})  # bounded metric labels
 CLOSER_TIMEOUT_SECONDS = 2.0  # all closers together; Heroku kills the dyno 30 s after SIGTERM
 
 
@@ -98,11 +98,11 @@ def make_app(services: Services) -> tornado.web.Application:
     """
 
     def request_done(handler: tornado.web.RequestHandler) -> None:
-        route = route_label(handler)
-        log_request(handler, route)
-        method = handler.request.method if handler.request.method in KNOWN_METHODS else "OTHER"
-        services.metrics.observe_request(route, method, handler.get_status(),
-                                         handler.request.request_time())
+        principal = getattr(handler, "principal", None)
+        request = handler.request
+        record_request(services, method=request.method or "", path=request.path, route=route_label(handler),
+                       status=handler.get_status(), seconds=request.request_time(),
+                       user_id=principal.user_id if principal is not None else None)
 
     return tornado.web.Application(
         routes(services),
@@ -112,6 +112,18 @@ def make_app(services: Services) -> tornado.web.Application:
         static_handler_class=StaticHandler,
         log_function=request_done,
     )
+
+
+def listen(services: Services, app: tornado.web.Application, sockets: list[socket.socket],
+           **server_options: Any) -> tornado.httpserver.HTTPServer:
+    """Serve ``app`` on bound ``sockets`` with a new ``HTTPServer`` (``server_options``: its keyword
+    arguments, e.g. ``xheaders=True``) and register it in ``services`` so parked long-polls can
+    hand their connections back to it. Returns the server (stop it with ``stop()``).
+    """
+    server = tornado.httpserver.HTTPServer(app, **server_options)
+    server.add_sockets(sockets)
+    services.http_server = server
+    return server
 
 
 async def startup(services: Services) -> None:

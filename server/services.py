@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import tornado.httpserver
+
 from server.analysis.service import AnalysisService
 from server.auth import TokenVerifier
 from server.cases.service import CaseServices
@@ -76,6 +78,9 @@ class Services:
         cases: the case repository and document extractor (None in apps built without them).
         analysis: starts analysis jobs; holds the provider set and Idempotency-Key answers.
         extras: services added by feature modules (``describe_providers`` for ``/readyz``...).
+        http_server: the server listening for this app (``app.listen`` sets it); a parked
+            long-poll hands its kept-alive connection back to it after answering. None: such
+            connections close after the answer.
     """
 
     settings: Settings
@@ -91,3 +96,4 @@ class Services:
     cases: CaseServices | None = None
     analysis: AnalysisService | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    http_server: tornado.httpserver.HTTPServer | None = None

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import pydantic
 import tornado.httputil
+import tornado.iostream
 import tornado.routing
 import tornado.web
 
@@ -30,6 +31,7 @@ from server.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from server.logs import log_access
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ _ALLOWED_HEADERS = "Authorization, Content-Type, If-None-Match, Last-Event-ID, P
 _EXPOSED_HEADERS = "ETag, Location, Retry-After, Preference-Applied, WWW-Authenticate"
 _PREFLIGHT_MAX_AGE = "600"
 _GROUP = re.compile(r"\((?:[^()]|\([^()]*\))*\)")
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})  # bounded metric labels
 
 
 def status_for(error: DomainError) -> int:
@@ -113,6 +116,20 @@ class ApiHandler(tornado.web.RequestHandler):
         if self._in_flight:
             self._in_flight = False
             self.services.requests.leave()
+
+    def detach(self) -> tornado.iostream.IOStream:
+        """Take the connection from Tornado to answer it later (``RequestHandler.detach``).
+
+        The request stays counted in ``services.requests`` (shutdown waits for it): whoever
+        answers must call ``services.requests.leave()`` once the answer is written or the client
+        has gone. No access line is logged for it here; the new owner records it.
+        """
+        self._in_flight = False  # handed over, not finished
+        return super().detach()
+
+    def headers_so_far(self) -> list[tuple[str, str]]:
+        """The response headers set so far (defaults, CORS, ``Preference-Applied``...), as pairs."""
+        return list(self._headers.get_all())
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
@@ -274,6 +291,17 @@ class NotFoundHandler(PublicHandler):
 
     def prepare(self) -> None:
         raise NotFound("No such endpoint", code="no_route")
+
+
+def record_request(services: Services, *, method: str, path: str, route: str, status: int, seconds: float,
+                   user_id: str | None) -> None:
+    """Account for one answered request: its access line and its metrics sample.
+
+    ``route`` is the route pattern (``route_label``); ``seconds`` the time from arrival to
+    answer; methods outside ``KNOWN_METHODS`` share the metric label ``OTHER``.
+    """
+    log_access(method, path, route, status, seconds, user_id)
+    services.metrics.observe_request(route, method if method in KNOWN_METHODS else "OTHER", status, seconds)
 
 
 def route_label(handler: tornado.web.RequestHandler) -> str:

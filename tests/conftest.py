@@ -114,5 +114,6 @@ class Api:
 
 
 @pytest.fixture
-def api(base_url: str, settings: Settings, http_server) -> Api:
+def api(base_url: str, settings: Settings, services: Services, http_server) -> Api:
+    services.http_server = http_server  # as server.app.listen does: parked long-polls hand connections back
     return Api(base_url, settings)

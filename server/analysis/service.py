@@ -12,10 +12,9 @@ from server.analysis.ports import ProviderSet
 from server.auth import Principal
 from server.cases.models import Case, CaseDocument
 from server.errors import InvalidInput
+from server.jobs.models import POLL_INTERVAL_SECONDS
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
-
-POLL_INTERVAL_SECONDS = 2
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ from tornado.iostream import StreamClosedError
 
 from server.errors import InvalidInput
 from server.jobs.access import visible_job
-from server.jobs.longpoll import etag_version, jittered, parse_since, parse_wait
-from server.jobs.models import Job, JobStatus, job_json
+from server.jobs.longpoll import etag_version, jittered, not_modified, parse_etags, parse_since, parse_wait
+from server.jobs.models import Job, JobStatus, job_headers, job_json
+from server.jobs.parking import park
 from server.jobs.store import JobQuery
 from server.jobs.waiters import JobStream, WakeReason, Watch
 from server.pagination import decode_cursor, encode_cursor
 from server.web import ApiHandler
 
-POLL_INTERVAL_SECONDS = 2  # the seed's recommended polling interval ("Polling Frequency")
 MAX_PAGE = 200
 
 
@@ -31,9 +31,8 @@ class JobHandlerBase(ApiHandler):
 
     def write_job(self, job: Job, status: int = 200) -> None:
         """Send one job with its ETag; non-final jobs carry ``Retry-After`` (seconds)."""
-        self.set_header("ETag", job.etag)
-        if not job.is_terminal:
-            self.set_header("Retry-After", str(POLL_INTERVAL_SECONDS))
+        for name, value in job_headers(job):
+            self.set_header(name, value)
         self.write_json(job_json(job), status)
 
     def wait_request(self) -> float | None:
@@ -60,42 +59,28 @@ class JobHandler(JobHandlerBase):
     answers at once when the job differs from the baseline (``If-None-Match`` version, else
     ``?since=``, else the current version) or is finished, otherwise at its first change or at the
     deadline (304 when the baseline came from ``If-None-Match``, else 200). ``?until=finished``
-    waits for a terminal status only.
+    waits for a terminal status only. A waiting request is parked (``server.jobs.parking``): the
+    handler is done once the wait starts, and the parked poll answers.
     """
 
     async def get(self, raw_id: str) -> None:
         job = await self.load_job(raw_id)
         seconds = self.wait_request()
-        tags = _etags(self.request.headers.get("If-None-Match", ""))
+        tags = parse_etags(self.request.headers.get("If-None-Match", ""))
         until_finished = self._until_finished()
         baseline = etag_version(tags, job.job_id) if tags else parse_since(self.get_query_argument("since", None))
         if baseline is None:
             baseline = job.version if not tags else -1  # an ETag of another version: changed
         if seconds is not None and not job.is_terminal and (until_finished or job.version == baseline):
-            changed = await self._wait(job, baseline, until_finished, seconds)
-            if changed is None:
-                return  # the client went away
-            job = changed
-        if job.etag in tags or "*" in tags:  # "*" matches any current representation (RFC 9110 §13.1.2)
+            if not self._client_gone:  # else closed while the request was read: nobody to answer
+                park(self, job, baseline=baseline, until_finished=until_finished, tags=tags, seconds=seconds)
+            return
+        if not_modified(job.etag, tags):
             self.set_header("ETag", job.etag)
             self.set_status(304)
             self.finish()
             return
         self.write_job(job)
-
-    async def _wait(self, job: Job, baseline: int, until_finished: bool, seconds: float) -> Job | None:
-        def done(changed: Job) -> bool:
-            return changed.is_terminal if until_finished else changed.version != baseline
-
-        if self._client_gone:
-            return None  # closed while the request was being read: nobody to answer
-        with self.services.waiters.watch_job(self.principal.user_id, job.job_id, done) as watch:
-            self._watch = watch
-            reason = await watch.wait(seconds)
-        self._watch = None
-        if reason is WakeReason.CLOSED or self._client_gone:
-            return None
-        return await self.load_job(job.job_id)
 
     def _until_finished(self) -> bool:
         until = self.get_query_argument("until", None)
@@ -231,10 +216,6 @@ class JobEventsHandler(JobHandlerBase):
         except StreamClosedError:
             return False  # the client went away: nothing to log
         return True
-
-
-def _etags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
 def _quote(value: str | None) -> str:

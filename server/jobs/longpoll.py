@@ -70,7 +70,7 @@ def parse_since(raw: str | None) -> int | None:
     return int(raw)
 
 
-def etag_version(tags: set[str], job_id: str) -> int | None:
+def etag_version(tags: frozenset[str], job_id: str) -> int | None:
     """The version named by an ``If-None-Match`` tag of this job (``"<job_id>.<version>"``), if any."""
     prefix = f'"{job_id}.'
     for tag in tags:
@@ -78,3 +78,13 @@ def etag_version(tags: set[str], job_id: str) -> int | None:
         if tag.startswith(prefix) and tag.endswith('"') and version.isascii() and version.isdigit():
             return int(version)
     return None
+
+
+def parse_etags(header: str) -> frozenset[str]:
+    """The entity tags of an ``If-None-Match`` header (weak tags compared as strong; ``*`` kept)."""
+    return frozenset(tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip())
+
+
+def not_modified(etag: str, tags: frozenset[str]) -> bool:
+    """True when ``If-None-Match`` names the current ``etag`` or is ``*`` (RFC 9110 §13.1.2): answer 304."""
+    return etag in tags or "*" in tags

@@ -80,6 +80,17 @@ class Job:
         return f'"{self.job_id}.{self.version}"'
 
 
+POLL_INTERVAL_SECONDS = 2  # the seed's recommended polling interval (JOB_QUEUE_API.md, "Polling Frequency")
+
+
+def job_headers(job: Job) -> list[tuple[str, str]]:
+    """Headers of a response carrying ``job``: its ``ETag``, and while it is not finished
+    ``Retry-After`` with the seed's polling interval (seconds)."""
+    if job.is_terminal:
+        return [("ETag", job.etag)]
+    return [("ETag", job.etag), ("Retry-After", str(POLL_INTERVAL_SECONDS))]
+
+
 def job_json(job: Job) -> str:
     """Serialise the public view of a job as JSON text.
 

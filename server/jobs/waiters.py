@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from server.errors import TooManyRequests, Unavailable
 from server.jobs.models import Job
-from server.jobs.store import JobStore
+from server.jobs.store import ChangeCallback, JobStore
 
 
 class WakeReason(str, enum.Enum):
@@ -29,14 +29,15 @@ class WakeReason(str, enum.Enum):
     CLOSED = "closed"  # the client went away
 
 
-_HeldT = TypeVar("_HeldT", bound="_Held")
+HeldT = TypeVar("HeldT", bound="Held")
 
 
-class _Held(abc.ABC):
+class Held(abc.ABC):
     """An open wait or stream: holds a user's slot and a store subscription until closed.
 
     A plain class rather than generator context managers, and no ``asyncio.wait_for``: with ten
     thousand parked long-polls every frame and closure per waiter shows in resident memory.
+    Subclasses declare ``__slots__`` for the same reason.
     """
 
     __slots__ = ("_waiters", "_user_id", "_unsubscribe")
@@ -46,11 +47,16 @@ class _Held(abc.ABC):
         self._user_id = user_id
         self._unsubscribe: Callable[[], None] | None = None
 
-    def __enter__(self: _HeldT) -> _HeldT:
+    def __enter__(self: HeldT) -> HeldT:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once closed (and before ``Waiters`` registered it)."""
+        return self._unsubscribe is None
 
     def close(self) -> None:
         """Unsubscribe and give the slot back (idempotent)."""
@@ -64,8 +70,9 @@ class _Held(abc.ABC):
         """End the wait or stream with ``reason`` (shutdown, client gone...)."""
 
 
-class Watch(_Held):
-    """One open long-poll: ``await watch.wait(timeout)`` gives the first ``WakeReason``."""
+class Watch(Held):
+    """One open wait on the list change feed: ``await watch.wait(timeout)`` gives the first
+    ``WakeReason``. (Long-polls on one job are parked instead: ``server.jobs.parking``.)"""
 
     __slots__ = ("_future", "_timer")
 
@@ -96,7 +103,7 @@ class Watch(_Held):
         super().close()
 
 
-class JobStream(_Held):
+class JobStream(Held):
     """One open event stream: a queue of job snapshots, one per change."""
 
     __slots__ = ("_queue",)
@@ -135,7 +142,7 @@ class Waiters:
         self._max_per_user = max_per_user
         self._max_total = max_total
         self._by_user: dict[str, int] = {}
-        self._open: set[_Held] = set()
+        self._open: set[Held] = set()
         self._closing = False
 
     @property
@@ -148,19 +155,14 @@ class Waiters:
         """Open event streams right now."""
         return sum(isinstance(item, JobStream) for item in self._open)
 
-    def watch_job(self, user_id: str, job_id: str, done: Callable[[Job], bool]) -> Watch:
-        """Open a watch woken by the first change of job ``job_id`` that satisfies ``done``.
+    def hold_job(self, held: HeldT, job_id: str, on_change: ChangeCallback) -> HeldT:
+        """Register ``held``; ``on_change`` hears every change of job ``job_id`` until it closes.
 
         Only this job's changes reach it: the cost of a change does not grow with the waits on
-        other jobs. Use it as a context manager (closing releases it). Raises like ``_take_slot``.
+        other jobs. During shutdown ``held`` is woken (``SHUTDOWN``) at once. Raises like
+        ``_take_slot``, before anything is registered.
         """
-        watch = Watch(self, user_id)
-
-        def on_change(job: Job) -> None:
-            if done(job):
-                watch.wake()
-
-        return self._open_held(watch, lambda: self._store.subscribe(job_id, on_change))
+        return self._open_held(held, lambda: self._store.subscribe(job_id, on_change))
 
     def watch_owner(self, user_id: str, owner_id: str | None) -> Watch:
         """Open a watch woken by any change of ``owner_id``'s jobs (None: of any job)."""
@@ -170,9 +172,9 @@ class Waiters:
     def stream(self, user_id: str, job_id: str) -> JobStream:
         """Open an event stream receiving every change of job ``job_id``."""
         stream = JobStream(self, user_id)
-        return self._open_held(stream, lambda: self._store.subscribe(job_id, stream.push))
+        return self.hold_job(stream, job_id, stream.push)
 
-    def _open_held(self, held: _HeldT, subscribe: Callable[[], Callable[[], None]]) -> _HeldT:
+    def _open_held(self, held: HeldT, subscribe: Callable[[], Callable[[], None]]) -> HeldT:
         self._take_slot(held._user_id)
         held._unsubscribe = subscribe()
         self._open.add(held)
@@ -196,7 +198,7 @@ class Waiters:
                               code="too_many_waits", retry_after=2)
         self._by_user[user_id] = held + 1
 
-    def _release(self, user_id: str, held: _Held) -> None:
+    def _release(self, user_id: str, held: Held) -> None:
         self._open.discard(held)
         left = self._by_user[user_id] - 1
         if left:

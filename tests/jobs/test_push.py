@@ -207,6 +207,7 @@ async def test_abandoned_long_polls_leave_no_waiters(api, base_url, services):
     client.close()
     await settle(lambda: services.waiters.open_count == 0)
     assert services.store.subscriber_count() == permanent
+    assert services.requests.count == 0  # none left counted in flight (shutdown would wait for them)
 
 
 @pytest.mark.gen_test(timeout=15)
