@@ -129,9 +129,15 @@ async def test_304_at_the_deadline_is_a_plain_conditional_get(api, connect, serv
 
 
 @pytest.mark.gen_test(timeout=15)
-@pytest.mark.parametrize(("version", "headers"), [("HTTP/1.1", {"Connection": "close"}), ("HTTP/1.0", {})])
-async def test_connection_closes_after_the_answer_when_the_client_asks(api, connect, services, gates: Gates, version,
-                                                                      headers):
+@pytest.mark.parametrize(("version", "headers", "registered"), [
+    ("HTTP/1.1", {"Connection": "close"}, True),
+    ("HTTP/1.0", {}, True),
+    ("HTTP/1.1", {}, False),  # an app served by an HTTPServer that server.app.listen did not create
+], ids=["connection-close", "http-1.0", "no-registered-server"])
+async def test_connection_closes_after_the_answer_when_it_cannot_be_kept(api, connect, services, gates: Gates,
+                                                                         version, headers, registered):
+    if not registered:
+        services.http_server = None
     job = await running_gated(services, "c")
     connection = await connect()
     connection.send(f"/jobs/{job.job_id}?wait=0.2", headers, version=version)
@@ -139,18 +145,6 @@ async def test_connection_closes_after_the_answer_when_the_client_asks(api, conn
     assert answer.status == 200 and answer.headers["connection"] == "close"
     assert await connection.closed_by_server()
     gates.open("c")
-
-
-@pytest.mark.gen_test(timeout=15)
-async def test_without_a_registered_server_the_connection_closes_after_the_answer(api, connect, services, gates: Gates):
-    services.http_server = None  # an app served by an HTTPServer that server.app.listen did not create
-    job = await running_gated(services, "u")
-    connection = await connect()
-    connection.send(f"/jobs/{job.job_id}?wait=0.2")
-    answer = await connection.answer()
-    assert answer.status == 200 and answer.headers["connection"] == "close"
-    assert await connection.closed_by_server()
-    gates.open("u")
 
 
 @pytest.mark.gen_test(timeout=15)
