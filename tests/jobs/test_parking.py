@@ -75,6 +75,14 @@ def connect(api):
         connection.close()
 
 
+def live_requests(path: str) -> list[HTTPServerRequest]:
+    """Tornado request objects (or handlers holding one) still alive for ``path``."""
+    gc.collect()
+    found = [o.request if isinstance(o, JobHandler) else o for o in gc.get_objects()
+             if isinstance(o, (JobHandler, HTTPServerRequest))]
+    return [request for request in found if request.path == path]
+
+
 def assert_same_answer(parked: Answer, plain: Answer) -> None:
     assert parked.status == plain.status
     assert parked.body == plain.body
@@ -170,10 +178,7 @@ async def test_parked_polls_keep_no_request_handler_and_are_logged_when_answered
     for connection in connections:
         connection.send(f"/jobs/{job.job_id}?wait=20&until=finished")
     await settle(lambda: services.waiters.open_count == 20)
-    gc.collect()
-    requests = [o.request if isinstance(o, JobHandler) else o for o in gc.get_objects()
-                if isinstance(o, (JobHandler, HTTPServerRequest))]
-    assert not [r for r in requests if r.path == f"/jobs/{job.job_id}"]  # what parking saves
+    await settle(lambda: not live_requests(f"/jobs/{job.job_id}"))  # what parking saves (they unwind in a few turns)
     assert services.requests.count == 20  # still in flight: shutdown waits for their answers
     caplog.set_level(logging.INFO, logger="server.access")
     gates.open("m")
