@@ -71,6 +71,9 @@ class ParkedPoll(Held):
         self._stream = stream
         if self.closed:
             return  # woken while being held (shutdown): the answer is already scheduled
+        if stream.closed():  # the client left before the handover: a close callback set now never runs
+            self.wake(WakeReason.CLOSED)
+            return
         stream.set_close_callback(partial(self.wake, WakeReason.CLOSED))
         self._timer = asyncio.get_running_loop().call_later(seconds, self.wake, WakeReason.TIMEOUT)
 

@@ -202,3 +202,21 @@ async def test_shutdown_answers_a_parked_poll_and_closes_its_connection(api, con
     assert answer.headers["connection"] == "close"
     assert await connection.closed_by_server()
     assert services.requests.count == 0
+
+
+@pytest.mark.gen_test(timeout=15)
+async def test_a_client_that_closes_right_after_its_request_releases_its_wait_at_once(api, connect, services,
+                                                                                    gates: Gates, caplog):
+    # The close often lands before the poll parks: the stream is already closed when it is handed over,
+    # so no close callback will ever run. Before the fix the wait, its per-user slot and its in-flight
+    # count stayed until the deadline (25 s at most), and ten such clients made a user's next polls 429.
+    job = await running_gated(services, "r")
+    caplog.set_level(logging.INFO, logger="server.access")
+    for _ in range(10):
+        connection = await connect()
+        connection.send(f"/jobs/{job.job_id}?wait=20")
+        await connection.writer.drain()
+        connection.close()
+        await settle(lambda: services.waiters.open_count == 0 and services.requests.count == 0, timeout=2)
+    assert not [r for r in caplog.records if r.name == "server.access" and r.route == "/jobs/{id}"]  # never answered
+    gates.open("r")
