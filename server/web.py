@@ -120,10 +120,12 @@ class ApiHandler(tornado.web.RequestHandler):
     def detach(self) -> tornado.iostream.IOStream:
         """Take the connection from Tornado to answer it later (``RequestHandler.detach``).
 
-        The request stays counted in ``services.requests`` (shutdown waits for it): whoever
+        The request stays counted once in ``services.requests`` (shutdown waits for it): whoever
         answers must call ``services.requests.leave()`` once the answer is written or the client
         has gone. No access line is logged for it here; the new owner records it.
         """
+        if not self._in_flight:  # already left (the client went away): count it again for the new owner
+            self.services.requests.enter()
         self._in_flight = False  # handed over, not finished
         return super().detach()
 
