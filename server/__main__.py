@@ -90,8 +90,8 @@ async def serve(settings: Settings, sockets: list[socket.socket]) -> None:
     port = sockets[0].getsockname()[1]
     log.info("listening on http://%s:%d (%s)", settings.host, port, "production" if settings.production else "dev")
     if not settings.production:
-        log.warning("development mode: ephemeral secret, demo data, offline analyzer; "
-                    "set APP_ENV=production on every deployment")
+        log.warning("development mode: %s; set APP_ENV=production on every deployment",
+                    ", ".join(_development_traits(settings, services.extras["describe_providers"]())))
     if settings.auth.ephemeral:
         _print_dev_tokens(settings)
     stop = asyncio.Event()
@@ -115,6 +115,15 @@ async def serve(settings: Settings, sockets: list[socket.socket]) -> None:
         log.warning("shutdown: some connections did not close in time")
     await close_services(services, max(step, signalled + grace - loop.time()))
     log.info("shutdown complete in %.2fs", loop.time() - signalled)
+
+
+def _development_traits(settings: Settings, providers: dict[str, dict[str, str]]) -> list[str]:
+    """What development mode changes in this run (for the start-up warning)."""
+    traits = ["ephemeral secret"] if settings.auth.ephemeral else []
+    traits.append("demo data")
+    if any(provider["provider"] == "offline" for provider in providers.values()):
+        traits.append("offline analyzer")
+    return traits
 
 
 def _on_signal(stop: asyncio.Event) -> None:

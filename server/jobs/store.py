@@ -221,7 +221,7 @@ class MemoryJobStore:
         if not (seq.isascii() and seq.isdigit()):
             raise InvalidInput("'since' is not a change-feed cursor this server issued", code="invalid_since")
         if run_id != self._run_id or int(seq) > self._seq:
-            raise CursorExpired("The change feed cursor comes from another run of the server; list the jobs again")
+            raise CursorExpired("The change feed cursor was not issued by this run of the server; list the jobs again")
         return int(seq)
 
     async def ping(self) -> bool:

@@ -116,6 +116,7 @@ def test_sigterm_answers_open_long_polls_and_exits_0_within_the_grace(server_pro
     assert time.monotonic() - sent < GRACE + 2
     logs = process.communicate()[1]
     assert "shutdown complete" in logs and SECRET not in logs
+    assert "development mode: demo data" in logs and "ephemeral secret" not in logs  # JWT_SECRET is set
 
 
 def start_slow_analysis(base: str) -> str:
