@@ -42,7 +42,7 @@ class JobHandlerBase(ApiHandler):
         if wait.seconds is None:
             return None
         if wait.from_prefer:
-            self.set_header("Preference-Applied", f"wait={wait.raw}")
+            self.set_header("Preference-Applied", f"wait={wait.seconds:g}")
         return jittered(wait.seconds)
 
     def on_connection_close(self) -> None:

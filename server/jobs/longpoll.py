@@ -17,39 +17,47 @@ JITTER_FRACTION = 0.1  # up to 10% (at most 1 s) earlier, so clients do not re-p
 
 @dataclass(frozen=True)
 class WaitRequest:
-    """How long the client asked to wait; ``seconds`` None means answer at once."""
+    """How long to wait; ``seconds`` None means answer at once. ``from_prefer``: the wait came from
+    the ``Prefer`` header, so the answer reports it in ``Preference-Applied``."""
 
     seconds: float | None = None
     from_prefer: bool = False
-    raw: str = ""
 
 
 def parse_wait(query_value: str | None, prefer: str | None, max_seconds: float) -> WaitRequest:
     """Read the wait from ``?wait=N`` (preferred) or the ``Prefer`` header.
+
+    ``?wait=`` is an instruction: a bad value is an error. ``Prefer: wait=N`` is a preference,
+    which RFC 7240 §2 says is not required for the request to succeed: a value above the cap is
+    capped, and one that is not a positive number is ignored (the answer comes at once).
 
     Args:
         query_value: the ``wait`` query argument or None.
         prefer: the ``Prefer`` header or None.
         max_seconds: ``LONGPOLL_MAX_SECONDS``.
     Raises:
-        InvalidInput: ``code="invalid_wait"`` unless ``0 < N <= max_seconds``.
+        InvalidInput: ``code="invalid_wait"`` unless ``0 < N <= max_seconds`` for ``?wait=N``.
     """
-    from_prefer = False
-    raw = query_value
-    if raw is None and prefer:
-        match = _PREFER_WAIT.search(prefer)
-        if match:
-            raw, from_prefer = match.group(1), True
-    if raw is None:
+    if query_value is not None:
+        seconds = _seconds(query_value)
+        if not (0 < seconds <= max_seconds):  # also false for NaN
+            raise InvalidInput(f"'wait' must be a number of seconds above 0 and at most {max_seconds:g}",
+                               code="invalid_wait")
+        return WaitRequest(seconds)
+    match = _PREFER_WAIT.search(prefer) if prefer else None
+    if match is None:
         return WaitRequest()
+    seconds = _seconds(match.group(1))
+    if not (0 < seconds < math.inf):  # also false for NaN
+        return WaitRequest()
+    return WaitRequest(min(seconds, max_seconds), from_prefer=True)
+
+
+def _seconds(raw: str) -> float:
     try:
-        seconds = float(raw)
+        return float(raw)
     except ValueError:
-        seconds = math.nan
-    if not (0 < seconds <= max_seconds):  # also false for NaN
-        raise InvalidInput(f"'wait' must be a number of seconds above 0 and at most {max_seconds:g}",
-                           code="invalid_wait")
-    return WaitRequest(seconds, from_prefer, raw)
+        return math.nan
 
 
 def jittered(seconds: float) -> float:

@@ -67,6 +67,22 @@ async def test_prefer_wait_header_is_applied(api, services, gates: Gates):
 
 
 @pytest.mark.gen_test(timeout=15)
+async def test_prefer_wait_is_a_preference_capped_or_ignored_never_an_error(api, services, gates: Gates):
+    job = await running_gated(services, "q")
+    later(0.3, lambda: gates.open("q"))
+    capped = await api.get(f"/jobs/{job.job_id}", headers={"Prefer": "wait=100"})  # RFC 7240 §2: not required
+    assert capped.status == 200 and capped.headers["Preference-Applied"] == "wait=25"
+    assert capped.json["version"] > job.version  # it did wait, for the change
+    other = await running_gated(services, "r")
+    started = time.monotonic()
+    for value in ("soon", "0", "-1", "nan", "inf"):
+        ignored = await api.get(f"/jobs/{other.job_id}", headers={"Prefer": f"wait={value}"})
+        assert ignored.status == 200 and "Preference-Applied" not in ignored.headers, value
+    assert time.monotonic() - started < 1  # answered at once
+    gates.open("r")
+
+
+@pytest.mark.gen_test(timeout=15)
 async def test_until_finished_ignores_progress_changes(api, services):
     async def stepwise(ctx):
         for step in range(1, 4):
