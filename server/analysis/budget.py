@@ -44,8 +44,12 @@ def cut(text: str, share: int) -> str:
     return text[:keep] + MARKER.format(omitted=len(text) - keep)
 
 
-def build_input(case_id: str, transcript: str, documents: Sequence[CaseDocument], budget: int) -> AnalysisInput:
-    """The ``AnalysisInput`` for a case, cut to ``budget`` characters by the rule above."""
+def build_input(case_id: str, transcript: str, documents: Sequence[CaseDocument], budget: int,
+                document_types: Sequence[str] = ()) -> AnalysisInput:
+    """The ``AnalysisInput`` for a case, cut to ``budget`` characters by the rule above.
+
+    ``document_types`` (the types of every document the case holds) is passed through as is.
+    """
     texts = [transcript] + [document.text or "" for document in documents]
     truncated = sum(len(text) for text in texts) > budget
     if truncated:
@@ -57,4 +61,5 @@ def build_input(case_id: str, transcript: str, documents: Sequence[CaseDocument]
         documents=tuple(DocumentInput(document.document_id, document.file_name, document.document_type, text)
                         for document, text in zip(documents, texts[1:], strict=True)),
         truncated=truncated,
+        document_types=tuple(document_types),
     )

@@ -64,9 +64,17 @@ class AnalysisInput:
         transcript: the call transcript, possibly empty.
         documents: the documents with text, in the case's order.
         truncated: True if the caller cut the input to fit the provider budget.
+        document_types: the type of every document the case holds, readable or not, in the
+            case's order (the call analysis gets these instead of the documents' text).
     """
 
     case_id: str
     transcript: str
     documents: tuple[DocumentInput, ...] = ()
     truncated: bool = False
+    document_types: tuple[str, ...] = ()
+
+    @property
+    def held_types(self) -> frozenset[str]:
+        """Document types the case holds (listed, or among the documents read)."""
+        return frozenset(self.document_types) | {doc.document_type for doc in self.documents}

@@ -15,12 +15,13 @@ from typing import Any
 
 import pydantic
 
+from server.analysis.annotate import annotate
 from server.analysis.budget import build_input
 from server.analysis.inputs import AnalysisInput, AnalysisKind
 from server.analysis.merge import merge_requested_documents
 from server.analysis.ports import ProviderSet
 from server.analysis.service import AnalysisService, readable
-from server.cases.models import SUBMISSION_PENDING, AnalysisField, Case, CaseDocument
+from server.cases.models import DEFAULT_STATUS, SUBMISSION_PENDING, AnalysisField, Case, CaseDocument
 from server.cases.repository import CaseRepository, JsonTransform
 from server.clock import iso_utc, utcnow
 from server.jobs.errors import JobFailed
@@ -42,14 +43,19 @@ class _Plan:
     column: AnalysisField
     reads_documents: bool
     analyzing: str
-    status_after: str | None = None
+    analyzing_code: str
 
 
+# Progress codes (``progress_code`` of the job; the page translates them, the English
+# ``progress_message`` stays for other clients): loading_case, reading_document {number, total},
+# analyzing_transcript, analyzing_documents, filling_form, saving, and the providers' codes.
 _PLANS = {
-    AnalysisKind.CALL_ANALYSIS: _Plan(AnalysisField.CALL_SUMMARY, False, "Analyzing transcript"),
-    AnalysisKind.DOCUMENT_ANALYSIS_AGENT: _Plan(AnalysisField.AGENT_ANALYSIS, True, "Analyzing documents"),
+    AnalysisKind.CALL_ANALYSIS: _Plan(AnalysisField.CALL_SUMMARY, False, "Analyzing transcript",
+                                      "analyzing_transcript"),
+    AnalysisKind.DOCUMENT_ANALYSIS_AGENT: _Plan(AnalysisField.AGENT_ANALYSIS, True, "Analyzing documents",
+                                                "analyzing_documents"),
     AnalysisKind.DOCUMENT_ANALYSIS_FORM7801: _Plan(AnalysisField.FINAL_DOCUMENT_ANALYSIS, True,
-                                                   "Filling Form 7801", SUBMISSION_PENDING),
+                                                   "Filling Form 7801", "filling_form"),
 }
 
 
@@ -82,21 +88,24 @@ class AnalysisJobs:
     async def run(self, kind: AnalysisKind, ctx: JobContext) -> dict[str, Any]:
         """Run one analysis of ``kind`` for ``ctx.params["case_id"]``."""
         plan = _PLANS[kind]
-        await ctx.progress(5, "Loading case")
+        await ctx.progress(5, "Loading case", "loading_case")
         case = await self._repository.get_case(ctx.params["case_id"])
         if case is None:
             raise JobFailed("case_deleted", CASE_DELETED)
+        held = [document.document_type for document in await self._repository.list_documents(case.case_id)]
         documents = await self._read_documents(ctx, case) if plan.reads_documents else []
-        data = build_input(case.case_id, case.transcript, documents, self._budget)
+        data = build_input(case.case_id, case.transcript, documents, self._budget, held)
         _check_runnable(kind, data)
         providers = self._providers()
-        await ctx.progress(_PROVIDER_START, plan.analyzing)
+        await ctx.progress(_PROVIDER_START, plan.analyzing, plan.analyzing_code)
         outcome = await providers.for_kind(kind).analyze(kind, data, _scaled(ctx))
-        analysis = _validated(kind, outcome.output)
-        await ctx.progress(90, "Saving analysis")
+        analysis = annotate(kind, _validated(kind, outcome.output), outcome.provider, outcome.model,
+                            data.held_types)
+        await ctx.progress(90, "Saving analysis", "saving")
         transform: JsonTransform = (lambda previous: merge_requested_documents(analysis, previous)) \
             if kind is AnalysisKind.CALL_ANALYSIS else (lambda previous: analysis)
-        saved = await _commit(self._repository.save_analysis(case.case_id, plan.column, transform, plan.status_after))
+        status = _status_after(kind, analysis, case.status)
+        saved = await _commit(self._repository.save_analysis(case.case_id, plan.column, transform, status))
         if saved is None:
             raise JobFailed("case_deleted", CASE_DELETED_DURING)
         result: dict[str, Any] = {"case_id": case.case_id, "analysis": getattr(saved, plan.column.value)}
@@ -105,14 +114,16 @@ class AnalysisJobs:
         else:
             result["documents_analyzed"] = len(data.documents)
             result["timestamp"] = iso_utc(utcnow())
-        result.update(provider=outcome.provider, model=outcome.model, truncated=data.truncated)
+        result.update(provider=outcome.provider, model=outcome.model, truncated=data.truncated,
+                      demo=analysis["provenance"]["demo"])
         return result
 
     async def _read_documents(self, ctx: JobContext, case: Case) -> list[CaseDocument]:
         documents = readable(await self._repository.list_documents(case.case_id, with_text=True))
         for number in range(1, len(documents) + 1):
             await ctx.progress(10 + 19 * (number - 1) / max(1, len(documents)),
-                               f"Reading document {number} of {len(documents)}")
+                               f"Reading document {number} of {len(documents)}", "reading_document",
+                               {"number": number, "total": len(documents)})
         return documents
 
     def _providers(self) -> ProviderSet:
@@ -131,12 +142,27 @@ def _check_runnable(kind: AnalysisKind, data: AnalysisInput) -> None:
         raise JobFailed("no_input", "The case no longer has a transcript or readable document; nothing was analysed.")
 
 
-def _scaled(ctx: JobContext) -> Callable[[float, str], Any]:
+def _status_after(kind: AnalysisKind, analysis: dict[str, Any], current: str) -> str | None:
+    """The case status a successful analysis sets (None: unchanged).
+
+    Only a Form 7801 analysis whose ``filing_readiness`` says ready moves the case to "Submission
+    pending" (rule: ``server.analysis.readiness``); one that is not ready takes a case that was
+    pending back to "New", so the status never claims more than the latest form supports.
+    """
+    if kind is not AnalysisKind.DOCUMENT_ANALYSIS_FORM7801:
+        return None
+    if analysis["filing_readiness"]["ready"]:
+        return SUBMISSION_PENDING
+    return DEFAULT_STATUS if current == SUBMISSION_PENDING else None
+
+
+def _scaled(ctx: JobContext) -> Callable[..., Any]:
     """The provider's 0..100 progress, mapped into this job's provider band."""
 
-    async def progress(percent: float, message: str) -> None:
+    async def progress(percent: float, message: str, code: str | None = None,
+                       params: dict[str, Any] | None = None) -> None:
         share = max(0.0, min(100.0, percent)) / 100
-        await ctx.progress(_PROVIDER_START + share * (_PROVIDER_END - _PROVIDER_START), message)
+        await ctx.progress(_PROVIDER_START + share * (_PROVIDER_END - _PROVIDER_START), message, code, params)
 
     return progress
 

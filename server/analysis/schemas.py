@@ -4,6 +4,9 @@ Every model is compatible with OpenAI strict structured outputs and Anthropic JS
 fields are required, no extra keys (``extra="forbid"``), no open dictionaries. A value the input
 does not support is an empty string, an empty list or ``null`` (where the type is Optional);
 nothing is invented. Amounts are in Israeli shekels (ILS).
+
+Scores, ratings and estimates are Optional: ``null`` means "not assessed" (the offline demo
+analyzer never assesses them; a model leaves them null when the inputs do not support them).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ class RequestedDocument(_Strict):
     source: str = Field(description="Who issues it, e.g. 'Treating physician', 'Employer'.")
     required: bool = Field(description="True if the claim cannot proceed without it.")
     uploaded: bool = Field(description="True if the case already holds this document.")
+    document_type: str = Field(description=(
+        "The case document type that satisfies this request: medical_report, pay_slip, identity, "
+        "employment, bank, legal, general or other; empty if none fits."))
 
 
 class CallAnalysis(_Strict):
@@ -42,10 +48,12 @@ class CallAnalysis(_Strict):
     case_summary: str = Field(description="Summary of the claimant's case.")
     documents_requested_list: list[RequestedDocument]
     key_legal_points: list[str]
-    risk_assessment: Literal["High Viability", "Low Viability", "Needs More Info"]
-    estimated_claim_amount: float = Field(description="Estimated claim amount in ILS; 0 if unknown.")
-    chance_of_approval: Percent
-    strength_score: Percent
+    risk_assessment: Literal["High Viability", "Low Viability", "Needs More Info"] | None = Field(
+        description="null if not assessed.")
+    estimated_claim_amount: float | None = Field(
+        description="Estimated total claim amount in ILS (not a salary); null if not estimated.")
+    chance_of_approval: Percent | None = Field(description="0-100; null if not assessed.")
+    strength_score: Percent | None = Field(description="0-100; null if not assessed.")
     products: list[str] = Field(description="Benefits/products the claimant may be entitled to.")
     monthly_allowance: float = Field(description="Expected monthly allowance in ILS; 0 if unknown.")
     degree_funding: float = Field(description="Degree/studies funding in ILS; 0 if unknown.")
@@ -60,10 +68,11 @@ class AgentDocumentAnalysis(_Strict):
     """The ``analysis`` object of a ``document_analysis_agent`` result (issue 4)."""
 
     summary: str
-    claim_strength: Percent
+    claim_strength: Percent | None = Field(description="0-100; null if not assessed.")
     eligibility_assessment: str
     key_findings: list[str]
-    recommended_claim_rate: Literal["50%", "66.7%", "75%", "100%"]
+    recommended_claim_rate: Literal["50%", "66.7%", "75%", "100%"] | None = Field(
+        description="null if not assessed.")
     strategy: str
     recommendations: list[str]
     gaps: list[str] = Field(description="Missing evidence or documents.")

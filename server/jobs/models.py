@@ -58,6 +58,8 @@ class Job:
     completed_at: datetime | None = None
     progress: int = 0
     progress_message: str = ""
+    progress_code: str | None = None
+    progress_params: dict[str, Any] | None = None
     queue_position: int | None = None
     version: int = 1
     seq: int = 0
@@ -96,8 +98,9 @@ def job_json(job: Job) -> str:
 
     The seed's fields (``job_id, job_type, status, metadata, result, error, created_at,
     started_at, completed_at, progress, progress_message``) plus ``version``, ``updated_at``,
-    ``error_code`` and ``queue_position``. ``params`` never appears. The stored result text is
-    spliced in as-is instead of being decoded and encoded again.
+    ``error_code``, ``queue_position``, and ``progress_code`` / ``progress_params`` (the progress
+    message as a stable code and its values, null when the step has none). ``params`` never
+    appears. The stored result text is spliced in as-is instead of being decoded and encoded again.
     """
     head = json.dumps(
         {
@@ -113,6 +116,7 @@ def job_json(job: Job) -> str:
             "updated_at": iso_utc(job.updated_at),
             "progress": job.progress,
             "progress_message": job.progress_message,
+            **_progress_code(job),
             "queue_position": job.queue_position,
             "version": job.version,
         },
@@ -120,6 +124,19 @@ def job_json(job: Job) -> str:
         separators=(",", ":"),
     )
     return f'{head[:-1]},"result":{job.result_json or "null"}}}'
+
+
+# The runner's own steps (queued, completed) carry no code of their own; they follow the status.
+_STATUS_PROGRESS_CODES = {JobStatus.PENDING: "queued", JobStatus.COMPLETED: "completed"}
+
+
+def _progress_code(job: Job) -> dict[str, Any]:
+    """``progress_code`` and ``progress_params`` of the public view (issue 18): the job function's
+    last code while it runs, ``queued`` / ``completed`` by status, null when the step has none."""
+    code = _STATUS_PROGRESS_CODES.get(job.status)
+    if code is not None:
+        return {"progress_code": code, "progress_params": None}
+    return {"progress_code": job.progress_code, "progress_params": job.progress_params}
 
 
 def job_view(job: Job) -> dict[str, Any]:

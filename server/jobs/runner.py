@@ -50,14 +50,17 @@ class JobContext:
     _runner: JobRunner = field(repr=False)
     _progress: int = 0
 
-    async def progress(self, percent: float, message: str) -> None:
+    async def progress(self, percent: float, message: str, code: str | None = None,
+                       params: dict[str, Any] | None = None) -> None:
         """Report progress: ``percent`` is clamped to 0..100 and never goes down (monotonic).
 
-        ``message`` is shown to the user: no personal data in it.
+        ``message`` is shown to the user: no personal data in it. ``code`` is its stable name and
+        ``params`` its values (e.g. ``"reading_document", {"number": 1, "total": 2}``), so a client
+        can show the message in its own language; both are cleared when a step gives none.
         """
         value = max(self._progress, min(100, max(0, int(percent))))
         self._progress = value
-        await self._runner._report_progress(self.job_id, value, message)
+        await self._runner._report_progress(self.job_id, value, message, code, params)
 
 
 JobFunction = Callable[[JobContext], Awaitable[dict[str, Any]]]
@@ -299,12 +302,15 @@ class JobRunner:
         else:
             self._active_by_owner.pop(job.owner_id, None)
 
-    async def _report_progress(self, job_id: str, percent: int, message: str) -> None:
+    async def _report_progress(self, job_id: str, percent: int, message: str, code: str | None = None,
+                               params: dict[str, Any] | None = None) -> None:
         job = await self._current(job_id)
-        if job.status is not JobStatus.RUNNING or (job.progress == percent and job.progress_message == message):
+        if job.status is not JobStatus.RUNNING or (job.progress == percent and job.progress_message == message
+                                                   and job.progress_code == code and job.progress_params == params):
             return
         try:
-            await self._store.update(job_id, progress=percent, progress_message=message)
+            await self._store.update(job_id, progress=percent, progress_message=message,
+                                     progress_code=code, progress_params=params)
         except InvalidTransition:
             pass  # finished meanwhile (cancel, deadline): progress no longer matters
 

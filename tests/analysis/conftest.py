@@ -51,9 +51,11 @@ class ProgressLog:
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, str]] = []
+        self.codes: list[str | None] = []
 
-    async def __call__(self, percent: int, message: str) -> None:
+    async def __call__(self, percent: int, message: str, code: str | None = None, params=None) -> None:
         self.calls.append((percent, message))
+        self.codes.append(code)
 
 
 @pytest.fixture

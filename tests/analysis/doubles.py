@@ -19,7 +19,7 @@ CALL_OUTPUT: dict[str, Any] = {
     "case_summary": "General disability claim; medical evidence needed.",
     "documents_requested_list": [
         {"name": "Medical report", "reason": "Proves the diagnosis", "source": "Hospital", "required": True,
-         "uploaded": False},
+         "uploaded": False, "document_type": "medical_report"},
     ],
     "key_legal_points": ["Work accident", "Reduced earning capacity"],
     "risk_assessment": "Needs More Info",

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import uuid
 
 import pytest
 
 from server.analysis.inputs import AnalysisKind
+from server.analysis.providers.config import LLMSettings
+from server.analysis.providers.registry import ProviderSet
+from server.analysis.readiness import REQUIRED_FIELDS
 from server.cases.models import AnalysisField
 from server.config import Settings
 from server.jobs.errors import JobFailed
-from tests.analysis.doubles import CALL_OUTPUT, Reply
+from tests.analysis.doubles import CALL_OUTPUT, FORM_OUTPUT, Reply
 from tests.cases import files
 from tests.cases.files import new_case, upload
 from tests.waiting import settle
@@ -59,7 +63,9 @@ async def test_call_analysis_answers_seed_shape_and_saves_summary(api, providers
     assert job["metadata"] == {"case_id": case_id, "user_id": "alice", "endpoint": "re-analyze-call",
                                "requested_by": "alice"}
     result = job["result"]
-    assert set(result) == {"case_id", "analysis", "message", "provider", "model", "truncated"}
+    assert set(result) == {"case_id", "analysis", "message", "provider", "model", "truncated", "demo"}
+    assert result["demo"] is False
+    assert result["analysis"]["provenance"] == {"provider": "scripted", "model": "scripted-1", "demo": False}
     assert result["case_id"] == case_id and result["message"] == "Call re-analyzed successfully"
     assert result["provider"] == "scripted" and result["model"] == "scripted-1" and result["truncated"] is False
     assert result["analysis"]["risk_assessment"] == "Needs More Info"
@@ -99,7 +105,8 @@ async def test_agent_analysis_reads_each_document_and_saves(api, services, provi
     assert job["status"] == "completed", job["error"]
     assert job["metadata"]["document_count"] == 2 and job["metadata"]["endpoint"] == "analyze-with-agent"
     result = job["result"]
-    assert set(result) == {"case_id", "analysis", "documents_analyzed", "timestamp", "provider", "model", "truncated"}
+    assert set(result) == {"case_id", "analysis", "documents_analyzed", "timestamp", "provider", "model", "truncated",
+                           "demo"}
     assert result["documents_analyzed"] == 2 and result["analysis"]["recommended_claim_rate"] == "66.7%"
     assert (await case_json(api, case_id))["agent_analysis"] == result["analysis"]
     progress = [m for m in dict.fromkeys(messages) if m]
@@ -119,17 +126,85 @@ async def test_form7801_needs_transcript_or_document(api):
 
 
 @pytest.mark.gen_test(timeout=20)
-async def test_form7801_saves_final_analysis_and_sets_submission_pending(api):
+async def test_form7801_incomplete_form_saves_analysis_but_case_stays_new(api):
     case_id = await new_case(api, transcript=TRANSCRIPT)
     reply = await api.post(FORM.format(case_id))
     assert reply.status == 202 and reply.json["documents_count"] == 0
     assert reply.json["message"].startswith("Form 7801 analysis job created.")
     job = await finished(api, reply.json["job_id"])
     assert job["status"] == "completed"
-    assert job["result"]["analysis"]["form_7801"]["personal_info"]["full_name"] == ""
-    assert job["result"]["analysis"]["form_7801"]["metadata"]["completion_percentage"] == 20
+    analysis = job["result"]["analysis"]
+    assert analysis["form_7801"]["personal_info"]["full_name"] == ""
+    readiness = analysis["filing_readiness"]
+    assert readiness["ready"] is False and readiness["completion_percentage"] == 20
+    assert readiness["min_completion_percent"] == 60
+    assert "personal_info.full_name" in readiness["missing_required_fields"]
     case = await case_json(api, case_id)
-    assert case["status"] == "Submission pending" and case["final_document_analysis"] == job["result"]["analysis"]
+    assert case["status"] == "New" and case["final_document_analysis"] == analysis
+
+
+def complete_form(completion: int) -> dict:
+    """A Form 7801 output with every required field present, claiming ``completion`` percent."""
+    form = copy.deepcopy(FORM_OUTPUT)
+    form["form_7801"]["personal_info"].update(full_name="דנה כהן", id_number="000000018", date_of_birth="1980-01-01",
+                                              address="הרצל 1, תל אביב", phone="050-0000000")
+    form["form_7801"]["bank_details"].update(bank_name="לאומי", branch_number="800", account_number="123456")
+    form["form_7801"]["medical_waiver"]["signed"] = True
+    form["form_7801"]["metadata"]["completion_percentage"] = completion
+    return form
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_form7801_complete_form_sets_submission_pending_and_a_later_incomplete_one_undoes_it(api, providers):
+    case_id = await new_case(api, transcript=TRANSCRIPT)
+    providers.queue(Reply(output=complete_form(59)))
+    job = await finished(api, (await api.post(FORM.format(case_id))).json["job_id"])
+    assert job["result"]["analysis"]["filing_readiness"]["ready"] is False  # every field, but below 60%
+    assert (await case_json(api, case_id))["status"] == "New"
+    providers.queue(Reply(output=complete_form(60)))
+    job = await finished(api, (await api.post(FORM.format(case_id))).json["job_id"])
+    assert job["result"]["analysis"]["filing_readiness"] == {
+        "ready": True, "completion_percentage": 60, "min_completion_percent": 60,
+        "required_fields": list(REQUIRED_FIELDS), "missing_required_fields": []}
+    assert (await case_json(api, case_id))["status"] == "Submission pending"
+    providers.queue(Reply(output=complete_form(90) | {"form_7801": {
+        **complete_form(90)["form_7801"], "medical_waiver": {"signed": None, "signature_date": "", "notes": ""}}}))
+    job = await finished(api, (await api.post(FORM.format(case_id))).json["job_id"])
+    assert job["result"]["analysis"]["filing_readiness"]["missing_required_fields"] == ["medical_waiver.signed"]
+    assert (await case_json(api, case_id))["status"] == "New"
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_call_analysis_gets_held_document_types_and_never_lists_them_missing(api, providers):
+    case_id = await new_case(api, transcript=TRANSCRIPT)
+    await upload(api, case_id, "scan.pdf", files.scanned_pdf(), document_type="medical_report")  # no text
+    await upload(api, case_id, "payslip.docx", files.docx(["תלוש שכר ינואר"]), document_type="pay_slip")
+    providers.queue(Reply(output={**CALL_OUTPUT, "documents_requested_list": [
+        {**CALL_OUTPUT["documents_requested_list"][0], "uploaded": False},
+        {"name": "Identity card", "reason": "id", "source": "Population Authority", "required": True,
+         "uploaded": False, "document_type": "identity"}]}))
+    job = await finished(api, (await api.post(CALL.format(case_id))).json["job_id"])
+    items = job["result"]["analysis"]["documents_requested_list"]
+    assert [(item["document_type"], item["uploaded"]) for item in items] == [("medical_report", True),
+                                                                            ("identity", False)]
+    data = providers.calls[0][1]
+    assert data.documents == () and sorted(data.document_types) == ["medical_report", "pay_slip"]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_offline_analyzer_results_are_flagged_demo_and_leave_scores_unassessed(api, services):
+    services.analysis.providers = ProviderSet.build(LLMSettings.from_env({}))
+    case_id = await new_case(api, transcript=TRANSCRIPT)
+    job = await finished(api, (await api.post(CALL.format(case_id))).json["job_id"])
+    result = job["result"]
+    assert result["provider"] == "offline" and result["demo"] is True
+    assert result["analysis"]["provenance"] == {"provider": "offline", "model": "offline-extractive-1", "demo": True}
+    assert (await case_json(api, case_id))["call_summary"]["provenance"]["demo"] is True
+    analysis = result["analysis"]
+    assert [analysis[name] for name in ("risk_assessment", "estimated_claim_amount", "chance_of_approval",
+                                        "strength_score")] == [None] * 4
+    assert job["progress_code"] == "completed" and job["progress_params"] is None
+    await services.analysis.providers.aclose()
 
 
 @pytest.mark.gen_test(timeout=20)
@@ -273,8 +348,10 @@ async def test_reanalysis_keeps_uploaded_flags_and_document_links(api, services,
 
     await services.cases.repository.save_analysis(case_id, AnalysisField.CALL_SUMMARY, mark_uploaded)
     providers.queue(Reply(output={**CALL_OUTPUT, "documents_requested_list": [
-        {"name": "  medical   REPORT ", "reason": "again", "source": "Hospital", "required": True, "uploaded": False},
-        {"name": "Pay slips", "reason": "income", "source": "Employer", "required": True, "uploaded": False}]}))
+        {"name": "  medical   REPORT ", "reason": "again", "source": "Hospital", "required": True, "uploaded": False,
+         "document_type": "medical_report"},
+        {"name": "Pay slips", "reason": "income", "source": "Employer", "required": True, "uploaded": False,
+         "document_type": "pay_slip"}]}))
     job = await finished(api, (await api.post(CALL.format(case_id))).json["job_id"])
     items = job["result"]["analysis"]["documents_requested_list"]
     assert items[0]["uploaded"] is True and items[0]["document_id"] == "doc-1" and items[0]["reason"] == "again"

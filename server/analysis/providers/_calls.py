@@ -46,7 +46,7 @@ class StreamProgress:
         percent = min(95, 10 + self._chars * 85 // self._expected)
         if percent >= self._reported + 5 or self._reported < 0:
             self._reported = percent
-            await self._progress(percent, "Model is writing the analysis")
+            await self._progress(percent, "Model is writing the analysis", "model_writing")
 
 
 def keep_prompts_out_of_sdk_logs() -> None:
@@ -88,7 +88,7 @@ async def timed_call(vendor: str, model: str, kind: AnalysisKind, progress: Prog
         The ``AnalysisOutcome`` (duration in seconds).
     """
     started = time.monotonic()
-    await progress(0, "Sending the case to the model")
+    await progress(0, "Sending the case to the model", "model_sending")
     try:
         output, usage = await call(StreamProgress(kind, progress))
     except ProviderError as exc:
@@ -96,5 +96,5 @@ async def timed_call(vendor: str, model: str, kind: AnalysisKind, progress: Prog
         raise
     seconds = time.monotonic() - started
     log_success(vendor, kind, model, usage, seconds)
-    await progress(100, "Analysis received")
+    await progress(100, "Analysis received", "model_received")
     return AnalysisOutcome(output, vendor, model, usage, seconds)

@@ -6,6 +6,7 @@ Pure functions on strings; no randomness, no clock, so the same input gives the 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 # Sentences end at . ! ? (followed by space) or a line break; Hebrew uses the same punctuation.
 # "Dr." does not end a sentence.
@@ -63,13 +64,53 @@ def percents(text: str) -> list[int]:
     return [int(p) for p in _PERCENT.findall(text) if int(p) <= 100]
 
 
-def labelled(text: str, labels: tuple[str, ...]) -> str:
-    """The value after ``Label:`` on the first line carrying one of ``labels``; empty if none."""
+def labelled(text: str, labels: tuple[str, ...], *, stop: str = "") -> str:
+    """The value after ``Label:`` (or ``Label<TAB>``, as in a table row) on the first line carrying
+    one of ``labels``, tried in order; empty if none.
+
+    The label must start a word; the value ends at the line end or at any character of ``stop``.
+    """
     for label in labels:
-        match = re.search(rf"{re.escape(label)}\s*[:：]\s*([^\n]+)", text, re.IGNORECASE)
+        pattern = rf"(?<!\w){re.escape(label)}[ \t]*(?:[:：]|\t)[ \t]*([^\n]+)"
+        match = re.search(pattern, text, re.IGNORECASE)
         if match:
-            return match.group(1).strip()[:120]
+            value = re.split(f"[{re.escape(stop)}]", match.group(1))[0] if stop else match.group(1)
+            if value.strip():
+                return value.strip()[:120]
     return ""
+
+
+# Dates written as 2024-03-12, 12/03/2024 or 12.3.2024 (day first, as in Israel).
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_DAY_FIRST = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
+
+
+def iso_date(text: str) -> str:
+    """The first date in ``text`` as ISO ``YYYY-MM-DD``; empty if none (or not a calendar date)."""
+    match = _ISO_DATE.search(text)
+    if match:
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        match = _DAY_FIRST.search(text)
+        if not match:
+            return ""
+        day, month, year = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return ""
+
+
+# An id number after its label: "ת.ז. 000000018", "ת.ז: 123456782", "ID number: 123456782".
+_ID_NUMBER = re.compile(
+    r"(?:ת\.?\s?ז\.?|תעודת זהות|מספר זהות|\bID(?:\s+(?:number|no\.?))?|\bIdentity number)"
+    r"\s*[:：.]?\s*(\d{5,9})\b", re.IGNORECASE)
+
+
+def id_number(text: str) -> str:
+    """The first Israeli id number written after an id label; empty if none."""
+    match = _ID_NUMBER.search(text)
+    return match.group(1) if match else ""
 
 
 def summary(sentence_list: list[str], limit: int = 3) -> str:

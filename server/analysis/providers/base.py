@@ -11,8 +11,10 @@ from pydantic import BaseModel
 from server.analysis.inputs import AnalysisInput, AnalysisKind
 from server.jobs.errors import JobFailed
 
-ProgressCallback = Callable[[int, str], Awaitable[None]]
-"""``await progress(percent, message)``: percent 0-100 of the model call, user-safe message."""
+ProgressCallback = Callable[..., Awaitable[None]]
+"""``await progress(percent, message, code=None, params=None)``: percent 0-100 of the model call,
+user-safe English message, and its stable code (``model_sending``, ``model_writing``,
+``model_received``, ``offline_analysing``, ``offline_complete``) with its values for translation."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
-"""Form 7801 part of the offline analyzer: fields read from "Label: value" lines and keywords.
+"""Form 7801 part of the offline analyzer: fields read from what the documents state.
 
-A field with no matching label stays empty; ``metadata.completion_percentage`` is the share of
-the form's scalar fields that were filled.
+Fields come from "Label: value" lines (Hebrew and English labels; a table row "Label<TAB>value"
+too), the id number after its label (ת.ז., ID), dates in ISO or day-first form, physicians after
+"Dr."/"ד\"ר" or a physician label, the diagnosis after its label. A field the documents do not
+state stays empty; ``metadata.completion_percentage`` is the share (percent) of the form's fields
+that were filled. The claim rate and strategy are not assessed (empty): judging them needs a
+model or a person.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from server.analysis.providers import _offline_rules as rules
 from server.analysis.providers._extract import (
     amounts,
     contains_any,
+    id_number,
+    iso_date,
     labelled,
     matching,
     sentences,
@@ -34,23 +40,25 @@ from server.analysis.schemas import (
 
 # The surname after the title; first names are not reliably separable from the next word.
 _PHYSICIAN = re.compile(r"(?:Dr\.?|ד\"ר|ד״ר)\s+([^\s,.;:]+)")
-_ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+# Where a name written on the same line as other details ends.
+_NAME_STOP = ",(;"
 
 
-def form7801_analysis(data: AnalysisInput, rate: str, gaps: list[str]) -> Form7801Analysis:
+def form7801_analysis(data: AnalysisInput, lang: int, gaps: list[str]) -> Form7801Analysis:
     """The offline ``document_analysis_form7801``.
 
     Args:
         data: the input.
-        rate: the claim rate the agent rules chose (e.g. ``75%``).
-        gaps: missing document types.
+        lang: 0 for English, 1 for Hebrew (the language of the fixed phrases).
+        gaps: names of the expected documents the case does not hold.
     """
+    # Documents first: they state facts; the transcript only reports them.
     text = "\n".join([*(doc.text for doc in data.documents), data.transcript])
     every = sentences(text)
     form = Form7801(
         personal_info=_personal(text),
         employment_history=_employment(text),
-        disability_info=_disability(text, every),
+        disability_info=_disability(text, every, lang),
         bank_details=BankDetails(
             bank_name=labelled(text, ("Bank", "בנק")),
             branch_number=labelled(text, ("Branch", "סניף")),
@@ -59,7 +67,8 @@ def form7801_analysis(data: AnalysisInput, rate: str, gaps: list[str]) -> Form78
         ),
         medical_waiver=_waiver(text),
         metadata=FormMetadata(completion_percentage=0, missing_fields=[], source_documents=[
-            f"document {i} ({doc.document_type})" for i, doc in enumerate(data.documents, start=1)
+            rules.SOURCE_DOCUMENT[lang].format(i, _type_name(doc.document_type, lang))
+            for i, doc in enumerate(data.documents, start=1)
         ]),
     )
     form = _with_completion(form)
@@ -67,53 +76,58 @@ def form7801_analysis(data: AnalysisInput, rate: str, gaps: list[str]) -> Form78
     return Form7801Analysis(
         form_7801=form,
         summary=summary(every),
-        strategy=(f"File at {rate}; first complete: {', '.join(gaps)}." if gaps else f"File at {rate}."),
-        claim_rate=rate,
-        recommendations=[f"Fill in: {name}" for name in form.metadata.missing_fields[:5]]
-        + [f"Obtain and upload: {gap}" for gap in gaps],
+        strategy="",
+        claim_rate="",
+        recommendations=[rules.OBTAIN[lang].format(gap) for gap in gaps],
         preparation_data=[
-            PreparationItem(title=f"Medical point {i}", detail=s, should_say=f"Describe in your own words: {s}")
+            PreparationItem(title=rules.MEDICAL_POINT[lang].format(i), detail=s, should_say="")
             for i, s in enumerate(committee, start=1)
         ],
     )
 
 
+def _type_name(document_type: str, lang: int) -> str:
+    return rules.DOCUMENT_TYPE_NAMES.get(document_type, (document_type, document_type))[lang]
+
+
 def _personal(text: str) -> PersonalInfo:
     return PersonalInfo(
-        full_name=labelled(text, ("Full name", "Name", "שם מלא", "שם")),
-        id_number=labelled(text, ("ID number", "ID", "מספר זהות", "ת.ז", "תעודת זהות")),
-        date_of_birth=_date(labelled(text, ("Date of birth", "תאריך לידה"))),
+        full_name=labelled(text, rules.NAME_LABELS, stop=_NAME_STOP),
+        id_number=id_number(text),
+        date_of_birth=iso_date(labelled(text, ("Date of birth", "Born", "תאריך לידה"))),
         gender=labelled(text, ("Gender", "מין")),
         marital_status=labelled(text, ("Marital status", "מצב משפחתי")),
         address=labelled(text, ("Address", "כתובת")),
-        phone=labelled(text, ("Phone", "טלפון")),
-        email=labelled(text, ("Email", "דוא\"ל", "דואר אלקטרוני")),
+        phone=labelled(text, ("Phone", "Telephone", "טלפון", "נייד")),
+        email=labelled(text, ("Email", "E-mail", "דוא\"ל", "דואר אלקטרוני")),
     )
 
 
 def _employment(text: str) -> list[EmploymentEntry]:
-    employer = labelled(text, ("Employer", "מעסיק", "שם המעסיק"))
+    employer = labelled(text, rules.EMPLOYER_LABELS)
     if not employer:
         return []
-    salary = amounts(labelled(text, ("Gross salary", "Salary", "שכר ברוטו", "שכר")))
+    salary = amounts(labelled(text, rules.SALARY_LABELS))
     return [EmploymentEntry(
         employer=employer,
         position=labelled(text, ("Position", "Role", "תפקיד")),
-        start_date=_date(labelled(text, ("Start date", "Employed since", "תחילת עבודה"))),
-        end_date=_date(labelled(text, ("End date", "סיום עבודה"))),
+        start_date=iso_date(labelled(text, ("Start date", "Employed since", "תחילת עבודה"))),
+        end_date=iso_date(labelled(text, ("End date", "סיום עבודה"))),
         monthly_salary=salary[0] if salary else None,
     )]
 
 
-def _disability(text: str, every: list[str]) -> DisabilityInfo:
-    doctors = sorted(set(_PHYSICIAN.findall(text)))
+def _disability(text: str, every: list[str], lang: int) -> DisabilityInfo:
+    named = labelled(text, rules.PHYSICIAN_LABELS, stop=_NAME_STOP)
+    doctors = sorted(set(_PHYSICIAN.findall(text)) | ({named} if named else set()))
+    diagnosis = labelled(text, rules.DIAGNOSIS_LABELS)
     return DisabilityInfo(
-        disability_types=[name for name, words in rules.DISABILITY_TYPES if contains_any(text, words)],
-        description=summary(matching(every, rules.MEDICAL, 2)),
-        onset_date=_date(labelled(text, ("Onset date", "Date of injury", "תאריך הפגיעה", "מועד הפגיעה"))),
+        disability_types=[name[lang] for name, words in rules.DISABILITY_TYPES if contains_any(text, words)],
+        description=diagnosis or summary(matching(every, rules.MEDICAL, 2)),
+        onset_date=iso_date(labelled(text, ("Onset date", "Date of injury", "תאריך הפגיעה", "מועד הפגיעה"))),
         treating_physicians=[TreatingPhysician(name=name, specialty="", clinic="") for name in doctors],
         hospitalizations=[
-            Hospitalization(hospital="", department="", admission_date=_date(s), discharge_date="", reason=s)
+            Hospitalization(hospital="", department="", admission_date=iso_date(s), discharge_date="", reason=s)
             for s in matching(every, rules.HOSPITAL, 3)
         ],
         medications=matching(every, rules.MEDICATION, 5),
@@ -126,20 +140,17 @@ def _waiver(text: str) -> MedicalWaiver:
                          signature_date="", notes=mention[0] if mention else "")
 
 
-def _date(value: str) -> str:
-    match = _ISO_DATE.search(value)
-    return match.group(1) if match else ""
-
-
 def _with_completion(form: Form7801) -> Form7801:
-    scalars = {
+    fields = {
         **{f"personal_info.{k}": v for k, v in form.personal_info.model_dump().items()},
         **{f"bank_details.{k}": v for k, v in form.bank_details.model_dump().items()},
         "employment_history": form.employment_history,
         "disability_info.disability_types": form.disability_info.disability_types,
+        "disability_info.description": form.disability_info.description,
         "disability_info.treating_physicians": form.disability_info.treating_physicians,
+        "medical_waiver.signed": form.medical_waiver.signed,
     }
-    missing = [name for name, value in scalars.items() if not value]
-    percent = round(100 * (len(scalars) - len(missing)) / len(scalars))
+    missing = [name for name, value in fields.items() if not value]
+    percent = round(100 * (len(fields) - len(missing)) / len(fields))
     metadata = form.metadata.model_copy(update={"completion_percentage": percent, "missing_fields": missing})
     return form.model_copy(update={"metadata": metadata})
