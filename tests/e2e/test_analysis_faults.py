@@ -121,7 +121,8 @@ async def test_analysis_valid_output_completes_and_writes_case(api, fake_llm, se
     assert requests[0].body["model"] == result["model"]
     after = await get_case(api, case_id)
     assert after[COLUMNS[kind]] == result["analysis"]
-    assert after["status"] == ("Submission pending" if kind is FORM else before["status"])
+    ready = kind is FORM and result["analysis"]["filing_readiness"]["ready"]  # the canned form is incomplete
+    assert after["status"] == ("Submission pending" if ready else before["status"])
     for column in set(COLUMNS.values()) - {COLUMNS[kind]}:
         assert after[column] == before[column] is None
 

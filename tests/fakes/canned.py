@@ -1,4 +1,4 @@
-"""Canned, schema-conformant analyses for the fake provider, made by the offline analyzer."""
+"""Canned, schema-conformant analyses for the fake provider: the offline analyzer's, plus the scores a model gives."""
 
 from __future__ import annotations
 
@@ -29,9 +29,20 @@ def kind_of(schema: dict[str, Any]) -> AnalysisKind:
     return AnalysisKind.CALL_ANALYSIS
 
 
+# What a model would add that the offline analyzer leaves unassessed (null or empty).
+_ASSESSED: dict[AnalysisKind, dict[str, Any]] = {
+    AnalysisKind.CALL_ANALYSIS: {"risk_assessment": "High Viability", "estimated_claim_amount": 85000,
+                                 "chance_of_approval": 70, "strength_score": 65},
+    AnalysisKind.DOCUMENT_ANALYSIS_AGENT: {"claim_strength": 70, "recommended_claim_rate": "75%",
+                                           "eligibility_assessment": "Likely eligible",
+                                           "strategy": "Stress the loss of work capacity."},
+    AnalysisKind.DOCUMENT_ANALYSIS_FORM7801: {"claim_rate": "75%", "strategy": "Complete the bank details first."},
+}
+
+
 @cache
 def _canned(kind: AnalysisKind) -> dict[str, Any]:
-    return analyze_offline(kind, SAMPLE).model_dump(mode="json")
+    return {**analyze_offline(kind, SAMPLE).model_dump(mode="json"), **_ASSESSED[kind]}
 
 
 def canned_output(schema: dict[str, Any]) -> dict[str, Any]:
