@@ -7,6 +7,7 @@ import { t } from './i18n.js';
 import { jobCard } from './job-card.js';
 import { cancelJob, focusJob, getJob, latestJob, upsertJob } from './jobs.js';
 import { renderResult } from './results.js';
+import { apiErrorText } from './states.js';
 
 export const ANALYSES = [
   { jobType: 'call_analysis', label: 'analysis.call', hint: 'analysis.callHint',
@@ -53,7 +54,7 @@ export function analysisPanel(analysis, caseRecord) {
     try {
       await startAnalysis(analysis, caseRecord.case_id);
     } catch (failure) {
-      problem.textContent = failure.detail || t('error.network');
+      problem.textContent = apiErrorText(failure);
       problem.hidden = false;
     } finally {
       start.disabled = false;

@@ -5,6 +5,7 @@ import { request } from './api.js';
 import { byId, clear, el, userText } from './dom.js';
 import { formatBytes, formatDateTime, t, tn } from './i18n.js';
 import { loadCaseJobs, onJobsChange, TERMINAL } from './jobs.js';
+import { apiErrorText, caseStatusLabel } from './states.js';
 import { uploadArea } from './upload.js';
 
 const state = { cases: [], open: null, documents: [], panels: [], admin: false };
@@ -29,7 +30,7 @@ export async function loadCases() {
     state.cases = body.cases;
     status.textContent = '';
   } catch (failure) {
-    status.textContent = failure.detail || t('error.network');
+    status.textContent = apiErrorText(failure);
   }
   renderCaseList();
 }
@@ -60,7 +61,7 @@ function renderCaseList() {
     const button = el('button', { type: 'button', className: 'case-item', on: { click: () => openCase(item.case_id) } },
       userText('span', item.title, 'case-title'),
       el('span', { className: 'case-meta' },
-        el('span', { className: 'badge fair', text: item.status }), ' ',
+        el('span', { className: 'badge fair', text: caseStatusLabel(item.status) }), ' ',
         tn('cases.documentsCount', item.documents_count),
         state.admin ? [' · ', t('cases.owner'), ' ', userText('span', item.user_id)] : null));
     if (current) button.setAttribute('aria-current', 'true');
@@ -83,7 +84,7 @@ async function createCase(event) {
     await loadCases();
     await openCase(body.case_id);
   } catch (failure) {
-    error.textContent = failure.detail || t('error.network');
+    error.textContent = apiErrorText(failure);
   } finally {
     form.querySelector('button[type=submit]').disabled = false;
   }
@@ -102,7 +103,7 @@ export async function openCase(caseId) {
     await loadCaseJobs(caseId).catch(() => {}); // the feed still brings new jobs
   } catch (failure) {
     closeCase();
-    view.replaceChildren(el('p', { className: 'error', attrs: { role: 'alert' }, text: failure.detail || t('error.network') }));
+    view.replaceChildren(el('p', { className: 'error', attrs: { role: 'alert' }, text: apiErrorText(failure) }));
     return;
   }
   finishedSeen = new Set();
@@ -127,7 +128,7 @@ function renderCase() {
     el('header', { className: 'case-head' },
       el('h2', { id: 'case-heading', tabIndex: -1, dir: 'auto', text: record.title }),
       el('p', { className: 'meta' },
-        el('span', { className: 'badge fair', text: record.status }), ' ',
+        el('span', { className: 'badge fair', text: caseStatusLabel(record.status) }), ' ',
         t('cases.created', { when: formatDateTime(record.created_at) }),
         state.admin ? [' · ', t('cases.owner'), ' ', userText('span', record.user_id)] : null)),
     el('details', { className: 'transcript', open: true },

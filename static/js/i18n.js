@@ -1,5 +1,6 @@
 // English and Hebrew UI strings, the language switch, and locale-aware formatting.
-// Server values (titles, transcripts, progress messages, model output) are never translated.
+// User data (titles, transcripts, file names, model output) is never translated; server states
+// (progress codes, error codes, case statuses) are, from the message catalogue in strings.js.
 
 import { STRINGS } from './strings.js';
 
@@ -31,6 +32,31 @@ export function intlLocale() {
 export function t(key, vars = {}) {
   const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
+/** True when the catalogue has `key` in the current language. */
+export function has(key) {
+  return STRINGS[current][key] !== undefined;
+}
+
+/**
+ * The whole translated template `key` as DOM pieces: `{name}` placeholders are filled from `vars`,
+ * each inserted value isolated in its own <bdi dir="auto"> (or given as a Node), so text of the
+ * other direction cannot reorder the words of the sentence around it.
+ * @returns {Array<string|Node>} pieces to append to an element.
+ */
+export function tNodes(key, vars = {}) {
+  const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  return text.split(/(\{\w+\})/).filter(Boolean).map((piece) => {
+    const name = piece.match(/^\{(\w+)\}$/)?.[1];
+    if (!name || !(name in vars)) return piece;
+    const value = vars[name];
+    if (value instanceof Node) return value;
+    const bdi = document.createElement('bdi');
+    bdi.dir = 'auto';
+    bdi.textContent = String(value ?? '');
+    return bdi;
+  });
 }
 
 /** The plural form of `key` for `count`: looks up `key.one`, `key.two`, `key.other`... by CLDR rules. */

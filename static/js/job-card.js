@@ -1,10 +1,11 @@
-// One job as a person follows it: status, progress bar with the server's message, elapsed
+// One job as a person follows it: status, progress bar with the step (translated from its code), elapsed
 // time, queue position, cancel while it runs, the error and a retry when it fails, and the
 // rendered result when it completes.
 
-import { el, userText } from './dom.js';
+import { el } from './dom.js';
 import { formatDuration, t } from './i18n.js';
 import { renderResult } from './results.js';
+import { apiErrorText, jobErrorText, progressText } from './states.js';
 import { progressBar } from './widgets.js';
 
 const cards = new Set();
@@ -40,7 +41,7 @@ export function jobCard(title, job, actions) {
   const queue = el('span', { className: 'queue' });
   const bar = progressBar(t('job.progressOf', { name: title }));
   const percentText = el('span', { className: 'percent' });
-  const message = userText('span', '', 'progress-message');
+  const message = el('span', { className: 'progress-message' });
   const status = el('p', { className: 'status-line' }, badge, ' ', elapsed, ' ', queue);
   const error = el('p', { className: 'error', attrs: { role: 'alert' }, dir: 'auto', hidden: true });
   const actionError = el('p', { className: 'error', attrs: { role: 'alert' }, hidden: true });
@@ -60,7 +61,7 @@ export function jobCard(title, job, actions) {
     try {
       await action(current);
     } catch (failure) {
-      actionError.textContent = failure.detail || t('error.network');
+      actionError.textContent = apiErrorText(failure);
       actionError.hidden = false;
     } finally {
       button.disabled = false;
@@ -78,16 +79,17 @@ export function jobCard(title, job, actions) {
       badge.textContent = statusLabel(next);
       badge.className = `badge ${statusClass(next)}`;
       const shown = next.status === 'completed' ? 100 : next.progress;
-      bar.set(shown, next.progress_message);
+      const step = progressText(next);
+      bar.set(shown, step);
       percentText.textContent = `${Math.round(shown ?? 0)}%`;
-      message.textContent = next.progress_message || '';
+      message.textContent = step;
       queue.textContent = next.status === 'pending' && next.queue_position
         ? t('job.queuePosition', { position: next.queue_position }) : '';
       cancel.hidden = next.status !== 'pending' && next.status !== 'running';
       retry.hidden = next.status !== 'failed';
       error.hidden = next.status !== 'failed';
       progressLine.hidden = next.status === 'failed'; // the last step's message would read as current
-      error.textContent = next.status === 'failed' ? (next.error || statusLabel(next)) : '';
+      error.textContent = next.status === 'failed' ? jobErrorText(next) : '';
       this.tick();
       if (next.status === 'completed' && renderedResultOf !== next.job_id) {
         renderedResultOf = next.job_id;

@@ -2,7 +2,8 @@
 // following the output schemas of issue 4.
 
 import { el, userText } from './dom.js';
-import { formatDateTime, t } from './i18n.js';
+import { formatDateTime, t, tNodes } from './i18n.js';
+import { fieldLabel } from './states.js';
 import { bullets, facts, prose, scoreBar, section, shekels, table, yesNo } from './widgets.js';
 
 const RISK_CLASS = { 'High Viability': 'good', 'Low Viability': 'poor', 'Needs More Info': 'fair' };
@@ -16,7 +17,8 @@ export function renderResult(jobType, result) {
   const analysis = result?.analysis ?? result ?? {};
   const render = VIEWS[jobType];
   const body = render ? render(analysis) : [prose(t('result.unknownType'))];
-  return el('div', { className: 'result' }, resultNotes(result), body);
+  const demo = Boolean(result?.demo || analysis.provenance?.demo);
+  return el('div', { className: demo ? 'result demo' : 'result' }, demo && demoBanner(), resultNotes(result, analysis, demo), body);
 }
 
 const VIEWS = {
@@ -25,15 +27,23 @@ const VIEWS = {
   document_analysis_form7801: form7801Analysis,
 };
 
-function resultNotes(result) {
+/** The banner on every result of the offline (demo) analyzer: it cannot be taken for advice. */
+function demoBanner() {
+  return el('div', { className: 'demo-banner', attrs: { role: 'note' } },
+    el('strong', { text: t('result.demoBanner') }), ' ', t('result.demoDetail'));
+}
+
+function resultNotes(result, analysis, demo) {
   const notes = [];
   if (result?.truncated || result?.analysis?.truncated) notes.push(el('p', { className: 'note', text: t('result.truncated') }));
   if (result?.documents_analyzed !== undefined) {
     notes.push(el('p', { className: 'meta', text: t('result.documentsAnalyzed', { count: result.documents_analyzed }) }));
   }
   if (result?.timestamp) notes.push(el('p', { className: 'meta', text: formatDateTime(result.timestamp) }));
-  if (result?.provider) {
-    notes.push(el('p', { className: 'meta', text: t('result.producedBy', { provider: result.provider, model: result.model ?? '' }) }));
+  const provider = result?.provider ?? analysis.provenance?.provider;
+  const model = result?.model ?? analysis.provenance?.model ?? '';
+  if (provider && !demo) {
+    notes.push(el('p', { className: 'meta' }, tNodes('result.producedBy', { provider, model })));
   }
   return notes;
 }
@@ -65,9 +75,10 @@ function callAnalysis(a) {
 function agentAnalysis(a) {
   return [
     el('div', { className: 'headline' },
-      a.recommended_claim_rate && el('div', { className: 'amount' },
+      el('div', { className: 'amount' },
         el('span', { className: 'amount-label', text: t('result.recommendedRate') }),
-        userText('span', a.recommended_claim_rate, 'amount-value'))),
+        a.recommended_claim_rate ? userText('span', a.recommended_claim_rate, 'amount-value')
+          : el('span', { className: 'amount-value empty', text: t('result.notAssessed') }))),
     el('div', { className: 'scores' }, scoreBar(t('result.claimStrength'), a.claim_strength)),
     section(t('result.summary'), prose(a.summary)),
     section(t('result.eligibility'), prose(a.eligibility_assessment)),
@@ -82,11 +93,13 @@ function form7801Analysis(a) {
   const form = a.form_7801 ?? {};
   return [
     el('div', { className: 'headline' },
-      a.claim_rate && el('div', { className: 'amount' },
+      el('div', { className: 'amount' },
         el('span', { className: 'amount-label', text: t('result.claimRate') }),
-        userText('span', a.claim_rate, 'amount-value'))),
+        a.claim_rate ? userText('span', a.claim_rate, 'amount-value')
+          : el('span', { className: 'amount-value empty', text: t('result.notAssessed') }))),
     el('div', { className: 'scores' },
       scoreBar(t('form.completion'), form.metadata?.completion_percentage)),
+    readiness(a.filing_readiness),
     formView(form),
     section(t('result.summary'), prose(a.summary)),
     section(t('result.strategy'), prose(a.strategy)),
@@ -136,7 +149,19 @@ function formView(form) {
       [t('form.waiverSigned'), yesNo(waiver.signed)], [t('form.signatureDate'), waiver.signature_date],
       [t('form.notes'), waiver.notes],
     ])),
-    missing.length ? part(t('form.missing'), bullets(missing)) : null);
+    missing.length ? part(t('form.missing'), bullets(missing.map(fieldLabel))) : null);
+}
+
+/** The filing rule and the server's verdict on this form (``filing_readiness``). */
+function readiness(verdict) {
+  if (!verdict) return null;
+  const vars = { percent: verdict.completion_percentage, min: verdict.min_completion_percent };
+  const missing = verdict.missing_required_fields ?? [];
+  return el('section', { className: `readiness ${verdict.ready ? 'good' : 'poor'}`, attrs: { 'aria-label': t('readiness.title') } },
+    el('h4', { text: t('readiness.title') }),
+    el('p', { className: 'verdict', text: t(verdict.ready ? 'readiness.ready' : 'readiness.notReady', vars) }),
+    missing.length ? el('div', {}, el('p', { text: `${t('readiness.missingRequired')}:` }), bullets(missing.map(fieldLabel))) : null,
+    el('p', { className: 'meta', text: t('readiness.rule', { min: verdict.min_completion_percent }) }));
 }
 
 function part(legend, ...children) {
@@ -159,7 +184,7 @@ function checklist(items) {
           el('span', { className: `tag ${uploaded ? 'good' : 'poor'}`, text: t(uploaded ? 'doc.uploaded' : 'doc.missing') }),
           el('span', { className: 'tag', text: t(item.required === false ? 'doc.optional' : 'doc.required') })),
         item.reason && userText('p', item.reason, 'doc-reason'),
-        item.source && el('p', { className: 'doc-source' }, `${t('doc.source')}: `, userText('span', item.source))));
+        item.source && el('p', { className: 'doc-source' }, tNodes('doc.sourceLine', { source: item.source }))));
   }));
 }
 
@@ -169,11 +194,15 @@ function preparation(items) {
     userText('strong', item.title),
     item.detail && userText('p', item.detail),
     item.should_say && el('p', { className: 'should-say' },
-      el('span', { className: 'say-label', text: `${t('result.shouldSay')}: ` }), userText('q', item.should_say)))));
+      tNodes('result.shouldSayLine', { text: el('q', { dir: 'auto', text: item.should_say }) })))));
 }
 
 function riskBadge(risk) {
-  if (!risk) return null;
+  if (risk === undefined) return null;
+  if (risk === null) {
+    return el('div', { className: 'risk' }, el('span', { className: 'amount-label', text: t('result.risk') }),
+      el('span', { className: 'badge', text: t('result.notAssessed') }));
+  }
   return el('div', { className: 'risk' },
     el('span', { className: 'amount-label', text: t('result.risk') }),
     el('span', { className: `badge ${RISK_CLASS[risk] ?? 'fair'}`, text: RISK_KEY[risk] ? t(RISK_KEY[risk]) : risk }));

@@ -27,8 +27,13 @@ export function progressBar(label) {
   };
 }
 
-/** A score out of 100 as a labelled bar (role=meter) with the number beside it. */
+/** A score out of 100 as a labelled bar (role=meter) with the number beside it; null: "not assessed". */
 export function scoreBar(label, value) {
+  if (value === null || value === undefined) { // not assessed: no bar, which would read as 0
+    return el('div', { className: 'score not-assessed' },
+      el('span', { className: 'score-label', text: label }),
+      el('span', { className: 'score-value empty', text: t('result.notAssessed') }));
+  }
   const v = percent(value);
   const fill = el('div', { className: `bar-fill ${v >= 67 ? 'good' : v >= 34 ? 'fair' : 'poor'}` });
   fill.style.width = `${v}%`;
