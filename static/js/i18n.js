@@ -128,6 +128,7 @@ export function formatBytes(bytes) {
     unit += 1;
   }
   return new Intl.NumberFormat(intlLocale(), {
-    style: 'unit', unit: units[unit], unitDisplay: 'short', maximumFractionDigits: unit ? 1 : 0,
+    // Hebrew's short units are Latin ("kB"): the long ones are Hebrew words ("קילו-בייט").
+    style: 'unit', unit: units[unit], unitDisplay: current === 'he' ? 'long' : 'short', maximumFractionDigits: unit ? 1 : 0,
   }).format(value);
 }

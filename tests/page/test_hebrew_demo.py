@@ -111,7 +111,7 @@ def test_hebrew_demo_case_offline_results_are_marked_consistent_and_fully_hebrew
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("#case-view .demo-banner").first).to_contain_text("לא נעשה שימוש במודל שפה")
     expect(page.locator(".case-head .badge")).to_have_text("חדש")
-    expect(form.locator(".readiness")).to_contain_text("לא מוכן להגשה")
+    expect(page.locator("#case-view .readiness")).to_contain_text("לא מוכן להגשה")
     allowed = _latin_words(page.evaluate(USER_DATA))
     leaks = [(word, context) for text, context in page.evaluate(VISIBLE_TEXT)
              for word in LATIN_WORD.findall(text) if word.casefold() not in allowed]
