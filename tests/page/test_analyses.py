@@ -95,7 +95,7 @@ def test_cancel_a_running_job(page, tmp_path, live_server):
     panel.get_by_role("button", name="Cancel").click()
     expect(card).to_have_attribute("data-status", "failed")
     expect(card.locator(".badge")).to_have_text("Cancelled")
-    expect(card.get_by_role("alert").first).to_have_text("The job was cancelled.")
+    expect(card.get_by_role("alert").first).to_have_text("The analysis was cancelled. Press Retry to run it again.")
     expect(panel.get_by_role("button", name="Retry")).to_be_visible()
     screenshot(page, tmp_path, "cancelled")
 
@@ -108,7 +108,7 @@ def test_provider_failure_shows_the_message_and_retry_works(page, tmp_path, live
     _, status = watch_progress(panel)
     assert status == "failed"
     expect(panel.locator(".job-card > .error").first).to_have_text(
-        "The analysis service is unavailable or did not answer in time. Please try again later.")
+        "The analysis service is unavailable or did not answer in time. Press Retry in a few minutes.")
     screenshot(page, tmp_path, "failed")
     panel.get_by_role("button", name="Retry").click()
     expect(panel.locator(".job-card")).to_have_attribute("data-status", re.compile("pending|running|completed"))
