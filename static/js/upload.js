@@ -4,6 +4,7 @@
 import { request } from './api.js';
 import { el, userText } from './dom.js';
 import { formatBytes, t, tn } from './i18n.js';
+import { apiErrorText } from './states.js';
 
 export const DOCUMENT_TYPES = ['general', 'medical_report', 'pay_slip', 'identity', 'employment', 'bank', 'legal',
   'other'];
@@ -66,7 +67,7 @@ async function uploadOne(caseId, file, documentType, line) {
     for (const warning of body.warnings ?? []) line.append(userText('p', warning, 'warning'));
   } catch (failure) {
     line.className = 'failed';
-    status.textContent = failure.status === 0 ? t('error.network') : failure.detail || t('error.http', { status: failure.status });
+    status.textContent = apiErrorText(failure);
   }
 }
 
