@@ -7,6 +7,7 @@ with its input. It stands in for the provider layer until that branch is merged.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,17 @@ FORM_OUTPUT: dict[str, Any] = {
     "recommendations": ["Sign the medical waiver"],
     "preparation_data": [{"title": "Pain", "detail": "Daily pain", "should_say": "Describe a typical day"}],
 }
+def complete_form(completion: int) -> dict:
+    """A Form 7801 output with every required field present, claiming ``completion`` percent."""
+    form = copy.deepcopy(FORM_OUTPUT)
+    form["form_7801"]["personal_info"].update(full_name="דנה כהן", id_number="000000018", date_of_birth="1980-01-01",
+                                              address="הרצל 1, תל אביב", phone="050-0000000")
+    form["form_7801"]["bank_details"].update(bank_name="לאומי", branch_number="800", account_number="123456")
+    form["form_7801"]["medical_waiver"]["signed"] = True
+    form["form_7801"]["metadata"]["completion_percentage"] = completion
+    return form
+
+
 DEFAULT_OUTPUTS = {AnalysisKind.CALL_ANALYSIS: CALL_OUTPUT, AnalysisKind.DOCUMENT_ANALYSIS_AGENT: AGENT_OUTPUT,
                    AnalysisKind.DOCUMENT_ANALYSIS_FORM7801: FORM_OUTPUT}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import uuid
 
@@ -16,7 +15,7 @@ from server.analysis.readiness import REQUIRED_FIELDS
 from server.cases.models import AnalysisField
 from server.config import Settings
 from server.jobs.errors import JobFailed
-from tests.analysis.doubles import CALL_OUTPUT, FORM_OUTPUT, Reply
+from tests.analysis.doubles import CALL_OUTPUT, Reply, complete_form
 from tests.cases import files
 from tests.cases.files import new_case, upload
 from tests.waiting import settle
@@ -141,17 +140,6 @@ async def test_form7801_incomplete_form_saves_analysis_but_case_stays_new(api):
     assert "personal_info.full_name" in readiness["missing_required_fields"]
     case = await case_json(api, case_id)
     assert case["status"] == "New" and case["final_document_analysis"] == analysis
-
-
-def complete_form(completion: int) -> dict:
-    """A Form 7801 output with every required field present, claiming ``completion`` percent."""
-    form = copy.deepcopy(FORM_OUTPUT)
-    form["form_7801"]["personal_info"].update(full_name="דנה כהן", id_number="000000018", date_of_birth="1980-01-01",
-                                              address="הרצל 1, תל אביב", phone="050-0000000")
-    form["form_7801"]["bank_details"].update(bank_name="לאומי", branch_number="800", account_number="123456")
-    form["form_7801"]["medical_waiver"]["signed"] = True
-    form["form_7801"]["metadata"]["completion_percentage"] = completion
-    return form
 
 
 @pytest.mark.gen_test(timeout=20)
@@ -405,3 +393,14 @@ class TestTruncation:
         assert total <= 3000
         assert data.transcript.endswith("characters omitted]") and data.documents[1].text.endswith("omitted]")
         assert abs(len(data.transcript) - len(data.documents[1].text)) <= 2  # fair split of what is left
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_call_reanalysis_after_an_upload_marks_the_document_uploaded(api, providers):
+    case_id = await new_case(api, transcript=TRANSCRIPT)
+    first = await finished(api, (await api.post(CALL.format(case_id))).json["job_id"])
+    assert first["result"]["analysis"]["documents_requested_list"][0]["uploaded"] is False
+    await upload(api, case_id, "summary.pdf", files.pdf(), document_type="medical_report")
+    again = await finished(api, (await api.post(CALL.format(case_id))).json["job_id"])
+    assert again["result"]["analysis"]["documents_requested_list"][0]["uploaded"] is True
+    assert (await case_json(api, case_id))["call_summary"]["documents_requested_list"][0]["uploaded"] is True
