@@ -63,6 +63,10 @@ export const STRINGS = {
     'upload.pages.other': '{count} pages',
     'upload.textFound': 'text found',
     'upload.noText': 'no text found',
+    'upload.warnScan': 'No text was found: the PDF may be a scanned image. It was stored, but analyses cannot read it; upload a text PDF or DOCX if you have one.',
+    'upload.warnEmpty': 'The document contains no text.',
+    'upload.warnReordered': 'Right-to-left text was stored in visual order in the PDF and was put back in reading order.',
+    'upload.warnOther': 'The server reported a problem with this document.',
 
     'error.network': 'The server could not be reached. Please try again.',
     'error.http': 'The server answered with an error ({status}).',
@@ -308,6 +312,10 @@ export const STRINGS = {
     'upload.pages.other': '{count} עמודים',
     'upload.textFound': 'נמצא טקסט',
     'upload.noText': 'לא נמצא טקסט',
+    'upload.warnScan': 'לא נמצא טקסט: ייתכן שה־PDF הוא תמונה סרוקה. הקובץ נשמר, אבל הניתוחים לא יכולים לקרוא אותו; העלו PDF עם טקסט או DOCX אם יש לכם.',
+    'upload.warnEmpty': 'המסמך אינו מכיל טקסט.',
+    'upload.warnReordered': 'טקסט מימין לשמאל נשמר ב־PDF בסדר חזותי והוחזר לסדר הקריאה.',
+    'upload.warnOther': 'השרת דיווח על בעיה במסמך זה.',
 
     'error.network': 'לא ניתן להתחבר לשרת. נא לנסות שוב.',
     'error.http': 'השרת החזיר שגיאה ({status}).',

@@ -3,7 +3,7 @@
 
 import { request } from './api.js';
 import { el, userText } from './dom.js';
-import { formatBytes, t, tn } from './i18n.js';
+import { formatBytes, language, t, tn } from './i18n.js';
 import { apiErrorText } from './states.js';
 
 export const DOCUMENT_TYPES = ['general', 'medical_report', 'pay_slip', 'identity', 'employment', 'bank', 'legal',
@@ -64,11 +64,24 @@ async function uploadOne(caseId, file, documentType, line) {
     const { body } = await request(`/cases/${encodeURIComponent(caseId)}/documents`, { method: 'POST', form });
     line.className = body.text_found ? 'ok' : 'warn';
     status.replaceChildren(...describe(body));
-    for (const warning of body.warnings ?? []) line.append(userText('p', warning, 'warning'));
+    for (const warning of body.warnings ?? []) line.append(el('p', { className: 'warning', text: warningText(warning) }));
   } catch (failure) {
     line.className = 'failed';
     status.textContent = apiErrorText(failure);
   }
+}
+
+// The server's extraction warnings (English text, no code) in the UI language.
+const WARNINGS = [
+  [/^No extractable text/, 'upload.warnScan'],
+  [/^The document contains no text/, 'upload.warnEmpty'],
+  [/^Right-to-left text/, 'upload.warnReordered'],
+];
+
+function warningText(warning) {
+  const known = WARNINGS.find(([pattern]) => pattern.test(warning));
+  if (known) return t(known[1]);
+  return language() === 'en' ? warning : t('upload.warnOther');
 }
 
 function describe(doc) {
