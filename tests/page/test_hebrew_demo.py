@@ -10,6 +10,7 @@ comes from the message catalogue. Screenshots of both languages are saved in the
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,3 +118,26 @@ def test_hebrew_demo_case_offline_results_are_marked_consistent_and_fully_hebrew
              for word in LATIN_WORD.findall(text) if word.casefold() not in allowed]
     screenshot(page, tmp_path, "demo-case-hebrew")
     assert not leaks, f"Latin words on the Hebrew page that are not user data: {leaks}"
+
+
+def test_hebrew_progress_of_a_model_analysis_is_translated_from_its_codes(page: Page, tmp_path: Path):
+    """With the (slow) fake language model, every progress line seen while the job runs is Hebrew."""
+    sign_in(page)
+    page.get_by_role("button", name="עברית").click()
+    page.locator(".case-item", has_text=HEBREW_CASE).click()
+    panel = page.locator("section.analysis").filter(has=page.get_by_role("heading", name="טופס 7801", exact=True))
+    panel.get_by_role("button", name="הפעלה: טופס 7801").click()
+    card = panel.locator(".job-card")
+    expect(card).to_be_visible()
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while (card.get_attribute("data-status") or "") not in ("completed", "failed"):
+        assert time.monotonic() < deadline, f"the job did not finish; progress seen: {seen}"
+        text = panel.locator(".progress-message").inner_text()
+        if text and (not seen or seen[-1] != text):
+            seen.append(text)
+        time.sleep(0.05)
+    screenshot(page, tmp_path, "hebrew-model-progress")
+    assert card.get_attribute("data-status") == "completed"
+    assert "מודל השפה כותב את הניתוח" in seen, seen  # the code model_writing, while the answer streams
+    assert not [text for text in seen if LATIN_WORD.search(text)], seen
