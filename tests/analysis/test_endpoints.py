@@ -96,7 +96,9 @@ async def test_agent_analysis_reads_each_document_and_saves(api, services, provi
     await upload(api, case_id, "payslip.docx", files.docx(["תלוש שכר ינואר"]), document_type="pay_slip")
     await upload(api, case_id, "scan.pdf", files.scanned_pdf())
     messages: list[str] = []
-    services.store.subscribe_owner("alice", lambda job: messages.append(job.progress_message))
+    codes: list[tuple] = []
+    services.store.subscribe_owner("alice", lambda job: (messages.append(job.progress_message),
+                                                         codes.append((job.progress_code, job.progress_params))))
     reply = await api.post(AGENT.format(case_id))
     assert reply.status == 202 and reply.json["documents_count"] == 2
     assert reply.json["message"].startswith("Document analysis job created. Poll /jobs/")
@@ -112,6 +114,10 @@ async def test_agent_analysis_reads_each_document_and_saves(api, services, provi
     assert progress.index("Loading case") < progress.index("Reading document 1 of 2") \
         < progress.index("Reading document 2 of 2") < progress.index("Analyzing documents") \
         < progress.index("Model is thinking") < progress.index("Saving analysis")
+    steps = [step for step in dict.fromkeys((code, repr(params)) for code, params in codes) if step[0]]
+    assert steps == [("loading_case", "None"), ("reading_document", "{'number': 1, 'total': 2}"),
+                     ("reading_document", "{'number': 2, 'total': 2}"), ("analyzing_documents", "None"),
+                     ("saving", "None")]
     data = providers.calls[0][1]
     assert [d.document_type for d in data.documents] == ["medical_report", "pay_slip"]
     assert files.HEBREW_MEDICAL in data.documents[0].text and data.documents[1].text == "תלוש שכר ינואר"
