@@ -21,6 +21,7 @@ from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandl
 from server.cases.service import CaseServices
 from server.cases.uploads import DocumentListHandler
 from server.config import Settings
+from server.draining import begin_drain
 from server.health import HealthHandler, MetricsHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
 from server.jobs.retention import Sweeper
@@ -145,8 +146,10 @@ def start_background(services: Services) -> None:
 
 async def stop_jobs(services: Services, grace_seconds: float = 0.0) -> None:
     """First part of shutdown: refuse new jobs (503 + ``Retry-After``), answer every open long-poll
-    and event stream now, give running jobs ``grace_seconds``, then interrupt the rest.
+    and event stream now with ``Retry-After`` and refuse new ones (``server.draining``), give
+    running jobs ``grace_seconds``, then interrupt the rest.
     """
+    begin_drain(services.extras, grace_seconds)  # before the release: answers carry Retry-After
     services.runner.stop_accepting()
     services.waiters.release_all()
     sweeper = services.extras.pop("sweeper", None)
