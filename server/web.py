@@ -171,6 +171,8 @@ class ApiHandler(tornado.web.RequestHandler):
         if self.request.method == "OPTIONS":
             self._preflight()
             return
+        if self.request.method not in self.allowed_methods():
+            raise tornado.web.HTTPError(405)  # before any body is read: a PUT to an upload route is no upload
         if self._reads_own_body():
             self._limit_body()
         if not self.public:
@@ -309,6 +311,7 @@ class ApiHandler(tornado.web.RequestHandler):
             body = {"detail": self._reason, "code": _HTTP_CODES.get(status_code, "http_error")}
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 §15.5.6: MUST
+        self.set_header("Content-Type", "application/json; charset=utf-8")  # also from the HTML page's route
         self.finish(json.dumps(body))
 
     def _bearer_challenge(self) -> str:

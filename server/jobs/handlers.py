@@ -223,6 +223,7 @@ class JobEventsHandler(JobHandlerBase):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("X-Accel-Buffering", "no")
         if self.is_head:
+            await self.flush()  # the headers alone: no Content-Length, as the streamed GET has none
             self.finish()
             return
         with self.services.waiters.stream(self.principal.user_id, job.job_id) as stream:
