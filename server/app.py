@@ -129,7 +129,12 @@ def listen(services: Services, app: tornado.web.Application, sockets: list[socke
 
 async def startup(services: Services) -> None:
     """Start-up I/O before the server listens: open and migrate the case database; in dev mode,
-    seed demo cases for ``dev-user`` when it is empty."""
+    seed demo cases for ``dev-user`` when it is empty. In production, warn when ``/metrics`` is
+    public (no ``METRICS_TOKEN``)."""
+    if services.settings.production and services.settings.observability.metrics_token is None:
+        log.warning("/metrics is public: anyone who reaches this server can read its metrics; set METRICS_TOKEN "
+                    "(>= 16 characters) to require 'Authorization: Bearer <METRICS_TOKEN>', or block /metrics "
+                    "at the router")
     if services.cases is not None:
         await services.cases.open()
         if services.settings.dev_mode:
