@@ -59,13 +59,16 @@ class JobHandlerBase(ApiHandler):
         drain = draining(self.services.extras)
         if drain is None:
             return
-        connection = self.request.connection
-        if isinstance(connection, HTTP1Connection):
-            # Tornado then sends "Connection: close" and closes after the answer, so the client's
-            # next request opens a new connection (to the next server, behind a router).
-            connection._disconnect_on_finish = True
+        self.close_after_answer()
         raise Unavailable("The server is shutting down; retry after the Retry-After delay",
                           code="shutting_down", retry_after=drain.retry_after())
+
+    def close_after_answer(self) -> None:
+        """Answer with ``Connection: close`` and close the connection after the answer, so the
+        client's next request opens a new one (to the next server, behind a router)."""
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):
+            connection._disconnect_on_finish = True  # Tornado then writes the header and closes itself
 
     def on_connection_close(self) -> None:
         super().on_connection_close()
@@ -173,6 +176,7 @@ class JobListHandler(JobHandlerBase):
         drain = draining(self.services.extras)
         if drain is not None:
             self.set_header("Retry-After", str(drain.retry_after()))
+            self.close_after_answer()
 
     def _write_list(self, jobs: list[Job], next_cursor: str | None, cursor: str) -> None:
         body = ",".join(job_json(job) for job in jobs)
