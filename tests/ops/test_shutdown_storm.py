@@ -20,23 +20,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import httpx_sse
-import pytest
 
 from server.client import JobsClient, JobWaitTimeout, parse_retry_after
-from tests.fakes.fake_provider import FakeProviderServer
 from tests.ops.live_server import fetch, live_server, start_slow_analysis, token
 
 GRACE = 6.0
 CLIENTS = 50
 MAX_REQUESTS_IN_GRACE = 3
-
-
-@pytest.fixture
-def fake_llm():
-    """The fake OpenAI server, answering each request after 60 s (or at once when stopped)."""
-    server = FakeProviderServer(delay=60).start()
-    yield server
-    server.stop()
 
 
 def plain_loop(base: str, job_id: str, user: str, until: float, sent: list[float]) -> None:
@@ -82,8 +72,8 @@ def raw_request(base: str, path: str, headers: dict[str, str]) -> http.client.HT
     return response
 
 
-def test_sigterm_with_50_waiting_clients_is_no_request_storm(tmp_path, fake_llm):
-    with live_server(tmp_path, fake_llm, GRACE) as (process, base):
+def test_sigterm_with_50_waiting_clients_is_no_request_storm(tmp_path, slow_llm):
+    with live_server(tmp_path, slow_llm, GRACE) as (process, base):
         job_id = start_slow_analysis(base)
         until = time.monotonic() + 22  # the long-polls stay open (25 s) until the signal
         plain_sent: dict[str, list[float]] = {f"plain-{n}": [] for n in range(CLIENTS // 2)}

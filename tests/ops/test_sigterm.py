@@ -14,18 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.fakes.fake_provider import FakeProviderServer
 from tests.ops.live_server import SECRET, fetch, live_server, start_slow_analysis, token
 
 GRACE = 3.0
-
-
-@pytest.fixture
-def fake_llm():
-    """The fake OpenAI server, answering each request after 60 s (or at once when stopped)."""
-    server = FakeProviderServer(delay=60).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -34,9 +25,9 @@ def grace() -> float:
 
 
 @pytest.fixture
-def server_process(tmp_path, fake_llm, grace):
+def server_process(tmp_path, slow_llm, grace):
     """``python -m server`` on a free port; yields (process, base url); killed if a test leaves it running."""
-    with live_server(tmp_path, fake_llm, grace) as running:
+    with live_server(tmp_path, slow_llm, grace) as running:
         yield running
 
 
@@ -59,7 +50,7 @@ def test_sigterm_answers_open_long_polls_and_exits_0_within_the_grace(server_pro
     assert "development mode: demo data" in logs and "ephemeral secret" not in logs  # JWT_SECRET is set
 
 
-def test_sigterm_mid_analysis_with_a_long_poll_open(server_process, fake_llm):
+def test_sigterm_mid_analysis_with_a_long_poll_open(server_process, slow_llm):
     process, base = server_process
     job_id = start_slow_analysis(base)
     status, other_case = fetch(f"{base}/cases", token(), body={"title": "Second",
@@ -85,7 +76,7 @@ def test_sigterm_mid_analysis_with_a_long_poll_open(server_process, fake_llm):
     text = json.dumps(records)
     for secret in ("Avraham", "987654321", "Ashdod", "forklift crushed", "sk-test-key-never-logged", SECRET):
         assert secret not in text, secret
-    assert len(fake_llm.requests) == 1  # the provider was really called (and never answered)
+    assert len(slow_llm.requests) == 1  # the provider was really called (and never answered)
 
 
 @pytest.mark.parametrize("grace", [30.0])
