@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -87,6 +88,22 @@ def live_server(tmp_path: Path, fake_llm: FakeProviderServer, grace: float,
         if process.poll() is None:
             process.kill()
         process.communicate()  # closes the pipes
+
+
+def open_waits(base: str) -> float:
+    """Open long-polls and streams, from ``/metrics`` (public in APP_ENV=test without METRICS_TOKEN)."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:  # noqa: S310 (127.0.0.1)
+        text = response.read().decode()
+    return sum(float(value) for value in re.findall(r"^(?:longpolls_open|event_streams_open) (\S+)$", text, re.M))
+
+
+def wait_for_open_waits(base: str, count: int, timeout: float = 15) -> None:
+    """Return once ``count`` long-polls and streams are open (a signal sent earlier would find them
+    not yet waiting, and a new wait during shutdown is refused)."""
+    deadline = time.monotonic() + timeout
+    while (found := open_waits(base)) < count:
+        assert time.monotonic() < deadline, f"{found} of {count} waits open"
+        time.sleep(0.05)
 
 
 def start_slow_analysis(base: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 import signal
 import time
 from collections import Counter
@@ -22,7 +21,7 @@ import httpx
 import httpx_sse
 
 from server.client import JobsClient, JobWaitTimeout, parse_retry_after
-from tests.ops.live_server import fetch, live_server, start_slow_analysis, token
+from tests.ops.live_server import fetch, live_server, start_slow_analysis, token, wait_for_open_waits
 
 GRACE = 6.0
 CLIENTS = 50
@@ -55,13 +54,6 @@ def project_client(base: str, job_id: str, user: str, until: float) -> None:
         pass
 
 
-def open_waits(base: str) -> float:
-    """Open long-polls and streams, from ``/metrics`` (public in APP_ENV=test without METRICS_TOKEN)."""
-    with httpx.Client(timeout=5) as client:
-        text = client.get(f"{base}/metrics").text
-    return sum(float(match) for match in re.findall(r"^(?:longpolls_open|event_streams_open) (\S+)$", text, re.M))
-
-
 def raw_request(base: str, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
     """One request on its own connection, whose answer headers (``Connection``...) can be read."""
     connection = http.client.HTTPConnection(urlsplit(base).netloc, timeout=30)
@@ -84,10 +76,7 @@ def test_sigterm_with_50_waiting_clients_is_no_request_storm(tmp_path, slow_llm)
             conditional = pool.submit(raw_request, base, f"/jobs/{job_id}?wait=20",
                                       {"If-None-Match": f'"{job_id}.{etag[1]["version"]}"'})
             stream = pool.submit(read_stream, base, job_id)
-            deadline = time.monotonic() + 15
-            while open_waits(base) < CLIENTS + 2:
-                assert time.monotonic() < deadline, open_waits(base)
-                time.sleep(0.1)
+            wait_for_open_waits(base, CLIENTS + 2)
             signalled = time.monotonic()
             process.send_signal(signal.SIGTERM)
             refused = raw_request(base, f"/jobs/{job_id}?wait=20", {})

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.ops.live_server import SECRET, fetch, live_server, start_slow_analysis, token
+from tests.ops.live_server import SECRET, fetch, live_server, start_slow_analysis, token, wait_for_open_waits
 
 GRACE = 3.0
 
@@ -37,7 +37,7 @@ def test_sigterm_answers_open_long_polls_and_exits_0_within_the_grace(server_pro
     assert status == 200
     with ThreadPoolExecutor(2) as pool:
         poll = pool.submit(fetch, f"{base}/jobs?since={listing['cursor']}&wait=20", token())
-        time.sleep(0.5)  # the long-poll is open
+        wait_for_open_waits(base, 1)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         status, body = poll.result(timeout=GRACE + 5)
@@ -58,7 +58,7 @@ def test_sigterm_mid_analysis_with_a_long_poll_open(server_process, slow_llm):
     assert status == 201
     with ThreadPoolExecutor(2) as pool:
         poll = pool.submit(fetch, f"{base}/jobs/{job_id}?until=finished&wait=20", token())
-        time.sleep(0.5)
+        wait_for_open_waits(base, 1)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         status, body = poll.result(timeout=GRACE + 5)
