@@ -32,6 +32,9 @@ setup(
             "fpdf2>=2.7",  # generates the test PDFs (Hebrew with DejaVu Sans)
             # Drives Debian's chromium in tests/page (apt-get install chromium; never `playwright install`).
             "playwright>=1.40",
+            # Real client libraries the tests drive the server with (SSE, shutdown storm; issue 16).
+            "httpx>=0.27,<1",
+            "httpx-sse>=0.4,<1",
         ],
     },
     entry_points={"console_scripts": ["case-job-server=server.__main__:main"]},

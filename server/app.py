@@ -21,6 +21,7 @@ from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandl
 from server.cases.service import CaseServices
 from server.cases.uploads import DocumentListHandler
 from server.config import Settings
+from server.draining import begin_drain
 from server.health import HealthHandler, MetricsHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
 from server.jobs.retention import Sweeper
@@ -128,7 +129,12 @@ def listen(services: Services, app: tornado.web.Application, sockets: list[socke
 
 async def startup(services: Services) -> None:
     """Start-up I/O before the server listens: open and migrate the case database; in dev mode,
-    seed demo cases for ``dev-user`` when it is empty."""
+    seed demo cases for ``dev-user`` when it is empty. In production, warn when ``/metrics`` is
+    public (no ``METRICS_TOKEN``)."""
+    if services.settings.production and services.settings.observability.metrics_token is None:
+        log.warning("/metrics is public: anyone who reaches this server can read its metrics; set METRICS_TOKEN "
+                    "(>= 16 characters) to require 'Authorization: Bearer <METRICS_TOKEN>', or block /metrics "
+                    "at the router")
     if services.cases is not None:
         await services.cases.open()
         if services.settings.dev_mode:
@@ -145,8 +151,10 @@ def start_background(services: Services) -> None:
 
 async def stop_jobs(services: Services, grace_seconds: float = 0.0) -> None:
     """First part of shutdown: refuse new jobs (503 + ``Retry-After``), answer every open long-poll
-    and event stream now, give running jobs ``grace_seconds``, then interrupt the rest.
+    and event stream now with ``Retry-After`` and refuse new ones (``server.draining``), give
+    running jobs ``grace_seconds``, then interrupt the rest.
     """
+    begin_drain(services.extras, grace_seconds)  # before the release: answers carry Retry-After
     services.runner.stop_accepting()
     services.waiters.release_all()
     sweeper = services.extras.pop("sweeper", None)

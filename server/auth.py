@@ -87,7 +87,9 @@ def verify_token(settings: AuthSettings, token: str) -> Principal:
     """Verify a JWT and return its principal.
 
     Checks the signature with the configured key and algorithms only, requires ``exp`` and
-    ``sub``, checks ``aud``/``iss`` exactly when configured, with ``leeway_seconds`` of skew.
+    ``sub``, checks ``aud``/``iss`` exactly when configured, with ``leeway_seconds`` of skew. A
+    token with an ``aud`` claim is refused while ``JWT_AUDIENCE`` is unset (safe default), with a
+    message that says to set it.
 
     Raises:
         Unauthenticated: any failure; the detail names the kind of failure, never the token.
@@ -105,8 +107,13 @@ def _verify(settings: AuthSettings, token: str) -> tuple[Principal, float]:
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("Token has expired") from None
-    except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
-        raise Unauthenticated("Token was issued for another audience or issuer") from None
+    except jwt.InvalidAudienceError:
+        if settings.audience is None:  # PyJWT refuses any 'aud' it was not told to expect
+            raise Unauthenticated("Token has an 'aud' (audience) claim but the server expects none: the server "
+                                  "must set JWT_AUDIENCE to your tokens' audience (Supabase: authenticated)") from None
+        raise Unauthenticated("Token was issued for another audience (JWT_AUDIENCE)") from None
+    except jwt.InvalidIssuerError:
+        raise Unauthenticated("Token was issued by another issuer (JWT_ISSUER)") from None
     except jwt.MissingRequiredClaimError as missing:
         raise Unauthenticated(f"Token lacks the required '{missing.claim}' claim") from None
     except jwt.PyJWTError:

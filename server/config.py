@@ -1,7 +1,8 @@
 """Settings read from the environment, validated once at start-up.
 
 ``Settings.from_env(os.environ)`` returns one frozen object or raises ``ConfigError`` with a
-message naming the variable and what it expects. Nothing is read at import time.
+message listing every problem found, each naming its variable and what it expects (one restart to
+learn them all, not one per problem). Nothing is read at import time.
 """
 
 from __future__ import annotations
@@ -9,11 +10,48 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from server.analysis.providers.config import LLMSettings
+from server.analysis.providers.config import DEFAULT_PROVIDERS, LLMSettings, provider_variable
 from server.errors import ConfigError
+
+T = TypeVar("T")
+
+
+class _Reading(Mapping[str, str]):
+    """The environment being read, and the problems found so far: a bad number is noted and its
+    default used, so that reading goes on and every problem is reported together."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self._env = env
+        self.problems: list[str] = []
+
+    def __getitem__(self, name: str) -> str:
+        return self._env[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+    def section(self, build: Callable[..., T], *args: Any) -> T | None:
+        """``build(*args)``, or None with its ``ConfigError`` noted."""
+        try:
+            return build(*args)
+        except ConfigError as problem:
+            self.problems.append(str(problem))
+            return None
+
+
+def _invalid(env: Mapping[str, str], message: str, default: Any) -> Any:
+    """Note ``message`` and go on with ``default`` while reading all settings; else raise it."""
+    if isinstance(env, _Reading):
+        env.problems.append(message)
+        return default
+    raise ConfigError(message)
 
 _MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits)
 _ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
@@ -26,10 +64,10 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, m
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        return int(_invalid(env, f"{name} must be an integer, got {raw!r}", default))
     if value < minimum or (maximum is not None and value > maximum):
         upper = f" and <= {maximum}" if maximum is not None else ""
-        raise ConfigError(f"{name} must be >= {minimum}{upper}, got {value}")
+        return int(_invalid(env, f"{name} must be >= {minimum}{upper}, got {value}", default))
     return value
 
 
@@ -40,9 +78,9 @@ def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float 
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+        return float(_invalid(env, f"{name} must be a number of seconds, got {raw!r}", default))
     if not value > minimum:
-        raise ConfigError(f"{name} must be > {minimum}, got {value}")
+        return float(_invalid(env, f"{name} must be > {minimum}, got {value}", default))
     return value
 
 
@@ -287,22 +325,53 @@ class Settings:
         Returns:
             Settings.
         Raises:
-            ConfigError: naming the variable and what it expects.
+            ConfigError: listing every problem found (one per line when several), each naming
+                its variable and what it expects.
         """
+        reading = _Reading(env)
         app_env = env.get("APP_ENV", "development").strip().lower()
         if app_env not in ("development", "production", "test"):
-            raise ConfigError(f"APP_ENV must be development, test or production, got {app_env!r}")
+            reading.problems.append(f"APP_ENV must be development, test or production, got {app_env!r}")
         production = app_env == "production"
-        return cls(
-            auth=_auth_from_env(env, production),
-            jobs=_jobs_from_env(env),
-            push=_push_from_env(env),
-            http=_http_from_env(env, production),
-            observability=_observability_from_env(env),
-            cases=_cases_from_env(env),
-            llm=LLMSettings.from_env(env, production=production),
+        values = dict(
+            auth=reading.section(_auth_from_env, reading, production),
+            jobs=reading.section(_jobs_from_env, reading),
+            push=reading.section(_push_from_env, reading),
+            http=reading.section(_http_from_env, reading, production),
+            observability=reading.section(_observability_from_env, reading),
+            cases=reading.section(_cases_from_env, reading),
+            llm=reading.section(_llm_from_env, reading, production),
             production=production,
             host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104
-            port=_int(env, "PORT", 8000, minimum=1, maximum=65535),
-            web_concurrency=_int(env, "WEB_CONCURRENCY", 1, minimum=1),
+            port=_int(reading, "PORT", 8000, minimum=1, maximum=65535),
+            web_concurrency=_int(reading, "WEB_CONCURRENCY", 1, minimum=1),
         )
+        _raise_problems(reading.problems)
+        return cls(**values)  # type: ignore[arg-type]  # no section is None once there is no problem
+
+
+def _llm_from_env(env: Mapping[str, str], production: bool) -> LLMSettings:
+    """``LLMSettings`` read with the development rules (a missing key falls back to the offline
+    analyzer), so that in production every missing key is reported, not only the first."""
+    llm = LLMSettings.from_env(env)
+    if not (production and llm.fallbacks):
+        return llm
+    selecting: dict[str, list[str]] = {}
+    for kind in llm.fallbacks:
+        vendor = (env.get(provider_variable(kind), "").strip() or DEFAULT_PROVIDERS[kind]).lower()
+        selecting.setdefault(vendor, []).append(provider_variable(kind))
+    for vendor, variables in selecting.items():
+        one = len(variables) == 1
+        _invalid(env, f"{vendor.upper()}_API_KEY is required in production: {', '.join(variables)} "
+                      f"select{'s' if one else ''} {vendor}; set the key or set {'it' if one else 'them'} to offline",
+                 None)
+    return llm
+
+
+def _raise_problems(problems: list[str]) -> None:
+    """Raise one ``ConfigError`` for every problem: the problem itself when it is the only one."""
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        listed = "\n".join(f"  - {problem}" for problem in problems)
+        raise ConfigError(f"{len(problems)} configuration problems:\n{listed}")

@@ -6,8 +6,6 @@ import asyncio
 import hmac
 import logging
 
-from prometheus_client import CONTENT_TYPE_LATEST
-
 from server.errors import Unauthenticated
 from server.services import ReadinessCheck
 from server.web import PublicHandler
@@ -59,7 +57,7 @@ async def _check(name: str, check: ReadinessCheck) -> bool:
 
 
 class MetricsHandler(PublicHandler):
-    """``GET /metrics``: Prometheus text format.
+    """``GET /metrics``: Prometheus text format, or OpenMetrics when ``Accept`` asks for it.
 
     Public unless ``METRICS_TOKEN`` is set; then it needs ``Authorization: Bearer <METRICS_TOKEN>``
     (compared in constant time). User tokens do not open it.
@@ -72,5 +70,6 @@ class MetricsHandler(PublicHandler):
             scheme, _, given = header.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
                 raise Unauthenticated("/metrics needs the metrics bearer token", code="invalid_token")
-        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(self.services.metrics.render())
+        body, content_type = self.services.metrics.render_for(self.request.headers.get("Accept", ""))
+        self.set_header("Content-Type", content_type)
+        self.finish(body)

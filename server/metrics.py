@@ -5,15 +5,32 @@ they count every way a job changes (runner, cancel, shutdown) without the runner
 metrics. The same observer logs progress milestones (25/50/75 %) and the end of jobs that never
 started. HTTP metrics are fed by the Application's ``log_function`` with the route pattern, never
 the raw path. IOLoop lag is measured by a timer that notes how late it fires.
+
+Every registry also carries the standard ``process_*`` and ``python_*`` collectors that stock
+dashboards expect. ``*_created`` series (a timestamp per counter and histogram child, which
+nobody here graphs) are left out of every exposition, per registry rather than with
+``prometheus_client.disable_created_metrics()``, which is process-wide state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import Metric
 
 from server.jobs.models import Job, JobStatus
 from server.jobs.store import JobStore, Unsubscribe
@@ -47,6 +64,9 @@ class Metrics:
     def __init__(self, store: JobStore, waiters: Waiters):
         self.registry = CollectorRegistry()
         reg = self.registry
+        ProcessCollector(registry=reg)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
+        PlatformCollector(registry=reg)  # python_info
+        GCCollector(registry=reg)  # python_gc_*
         self.jobs_created = Counter("jobs_created", "Jobs created", ["job_type"], registry=reg)
         self.jobs_finished = Counter("jobs_finished", "Jobs that reached a final state",
                                      ["job_type", "outcome"], registry=reg)
@@ -136,8 +156,28 @@ class Metrics:
             self._unsubscribe = None
 
     def render(self) -> bytes:
-        """The registry in Prometheus text format."""
-        return generate_latest(self.registry)
+        """The registry in Prometheus text format (without ``*_created`` series)."""
+        return generate_latest(_WithoutCreated(self.registry))
+
+    def render_for(self, accept: str) -> tuple[bytes, str]:
+        """The registry in the format an ``Accept`` header asks for: OpenMetrics when it names
+        ``application/openmetrics-text``, else Prometheus text (``prometheus_client``'s own
+        negotiation). Returns (body, its Content-Type)."""
+        encoder, content_type = choose_encoder(accept)
+        return encoder(_WithoutCreated(self.registry)), content_type
+
+
+class _WithoutCreated:
+    """A registry's view whose metrics have no ``<name>_created`` samples."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self._registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self._registry.collect():  # fresh Metric objects on every collect
+            created = f"{metric.name}_created"
+            metric.samples = [sample for sample in metric.samples if sample.name != created]
+            yield metric
 
 
 class LoopLagMonitor:

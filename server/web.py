@@ -59,7 +59,11 @@ _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 
 # our 413 (Tornado would answer a bare 400 and close): one read chunk is 64 KiB.
 _TORNADO_LIMIT_SLACK = 64 * 1024
 _ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE"
-_ALLOWED_HEADERS = "Authorization, Content-Type, If-None-Match, Last-Event-ID, Prefer"
+# Every request header the API documents (README "Request headers"): a browser may send only what
+# a preflight allowed (Fetch standard, CORS protocol), so this one list is what preflights allow.
+API_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "Last-Event-ID", "Prefer")
+_ALLOWED_HEADERS = ", ".join(API_REQUEST_HEADERS)
+_METHODS_IN_ALLOW = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _EXPOSED_HEADERS = "ETag, Location, Retry-After, Preference-Applied, WWW-Authenticate"
 _PREFLIGHT_MAX_AGE = "600"
 _GROUP = re.compile(r"\((?:[^()]|\([^()]*\))*\)")
@@ -129,6 +133,30 @@ class ApiHandler(tornado.web.RequestHandler):
         self._in_flight = False  # handed over, not finished
         return super().detach()
 
+    async def head(self, *args: str) -> None:
+        """``HEAD`` on every ``GET`` route (mandatory, RFC 9110 §9.3.2): the ``GET``'s status and
+        headers without its body (Tornado drops the body of a HEAD answer and keeps its
+        ``Content-Length``). Long-polls and event streams answer at once: a HEAD never waits."""
+        if type(self).get is tornado.web.RequestHandler.get:
+            raise tornado.web.HTTPError(405)
+        answer: Any = type(self).get(self, *args)
+        if answer is not None:
+            await answer
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The methods this handler answers (for ``Allow`` on a 405): those it implements, and
+        ``HEAD`` where it implements ``GET``."""
+        def implements(method: str) -> bool:
+            name = "get" if method == "HEAD" else method.lower()
+            return getattr(cls, name) is not getattr(tornado.web.RequestHandler, name)
+        return [method for method in _METHODS_IN_ALLOW if implements(method)]
+
+    @property
+    def is_head(self) -> bool:
+        """True for a ``HEAD`` request (its answer must not wait)."""
+        return self.request.method == "HEAD"
+
     def headers_so_far(self) -> list[tuple[str, str]]:
         """The response headers set so far (defaults, CORS, ``Preference-Applied``...), as pairs."""
         return list(self._headers.get_all())
@@ -143,6 +171,8 @@ class ApiHandler(tornado.web.RequestHandler):
         if self.request.method == "OPTIONS":
             self._preflight()
             return
+        if self.request.method not in self.allowed_methods():
+            raise tornado.web.HTTPError(405)  # before any body is read: a PUT to an upload route is no upload
         if self._reads_own_body():
             self._limit_body()
         if not self.public:
@@ -273,13 +303,22 @@ class ApiHandler(tornado.web.RequestHandler):
             if error.retry_after is not None:
                 self.set_header("Retry-After", str(error.retry_after))
             if isinstance(error, Unauthenticated):
-                self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+                self.set_header("WWW-Authenticate", self._bearer_challenge())
             body = {"detail": error.detail, "code": error.code}
         elif status_code >= 500:
             body = {"detail": "Internal server error", "code": "internal"}
         else:
             body = {"detail": self._reason, "code": _HTTP_CODES.get(status_code, "http_error")}
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 §15.5.6: MUST
+        self.set_header("Content-Type", "application/json; charset=utf-8")  # also from the HTML page's route
         self.finish(json.dumps(body))
+
+    def _bearer_challenge(self) -> str:
+        """The ``WWW-Authenticate`` challenge: with ``error="invalid_token"`` only when a bearer
+        token was sent; a request without one gets the bare challenge (RFC 6750 §3.1)."""
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        return 'Bearer error="invalid_token"' if scheme.lower() == "bearer" and token.strip() else "Bearer"
 
 
 class PublicHandler(ApiHandler):

@@ -56,10 +56,28 @@ async def test_bad_token_is_401_with_www_authenticate(api, name, token):
 
 
 @pytest.mark.gen_test(timeout=10)
-async def test_missing_or_non_bearer_header_is_401(api):
-    assert (await api.get("/jobs", user=None)).status == 401
+async def test_missing_or_non_bearer_header_is_401_with_a_bare_challenge(api):
+    # RFC 6750 §3.1: a request without a bearer token gets the challenge without an error code.
+    missing = await api.get("/jobs", user=None)
     basic = await api.get("/jobs", user=None, headers={"Authorization": "Basic YWxpY2U6cHc="})
-    assert basic.status == 401
+    for reply in (missing, basic):
+        assert reply.status == 401 and reply.headers["WWW-Authenticate"] == "Bearer"
+        assert reply.json["code"] == "invalid_token" and reply.json["detail"]
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_token_with_aud_and_no_jwt_audience_says_to_set_it(api):
+    # Every Supabase access token carries aud "authenticated" (issue 16, item 8).
+    reply = await api.get("/jobs", user=None, headers={"Authorization": f"Bearer {hs256(claims(aud='authenticated'))}"})
+    assert reply.status == 401 and reply.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert "JWT_AUDIENCE" in reply.json["detail"] and "authenticated" in reply.json["detail"]
+
+
+def test_token_with_the_configured_audience_is_accepted_and_another_refused():
+    settings = AuthSettings(key=TEST_SECRET, algorithms=("HS256",), audience="authenticated")
+    assert verify_token(settings, hs256(claims(aud="authenticated"))).user_id == "alice"
+    with pytest.raises(Unauthenticated, match="another audience"):
+        verify_token(settings, hs256(claims(aud="anon")))
 
 
 @pytest.mark.gen_test(timeout=10)

@@ -48,3 +48,12 @@ def test_busy_port_is_a_one_line_error_exit_2(tmp_path):
         done = run_cli("--port", str(port), HOST="127.0.0.1", CASES_DB=str(tmp_path / "cases.db"))
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_production_start_up_lists_every_problem_and_exits_2():
+    result = run_cli(APP_ENV="production", PROVIDER_CALL_ANALYSIS="offline",
+                     PROVIDER_DOCUMENT_ANALYSIS_FORM7801="offline")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "configuration error: 2 configuration problems:"
+    assert "JWT_SECRET" in lines[1] and "ANTHROPIC_API_KEY" in lines[2] and "Traceback" not in result.stderr

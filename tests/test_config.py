@@ -37,3 +37,24 @@ def test_per_type_concurrency_override():
     settings = Settings.from_env({"JWT_SECRET": GOOD_SECRET, "JOB_CONCURRENCY_CALL_ANALYSIS": "2"})
     assert settings.jobs.concurrency_by_type == {"call_analysis": 2}
     assert not settings.auth.ephemeral
+
+
+def test_production_reports_every_missing_setting_at_once():
+    # Issue 16, item 10: one restart to learn the whole list, not one per missing setting.
+    with pytest.raises(ConfigError) as problem:
+        Settings.from_env({"APP_ENV": "production", "CORS_ORIGINS": "*", "JOB_TTL_SECONDS": "a day",
+                           "JOB_CONCURRENCY": "0"})
+    message = str(problem.value)
+    assert message.startswith("6 configuration problems:")
+    for expected in ("JWT_SECRET", "CORS_ORIGINS", "JOB_TTL_SECONDS", "JOB_CONCURRENCY",
+                     "OPENAI_API_KEY is required in production: PROVIDER_CALL_ANALYSIS, "
+                     "PROVIDER_DOCUMENT_ANALYSIS_FORM7801 select openai",
+                     "ANTHROPIC_API_KEY is required in production: PROVIDER_DOCUMENT_ANALYSIS_AGENT selects anthropic"):
+        assert expected in message, expected
+    assert len(message.splitlines()) == 7  # the count, then one line per problem
+
+
+def test_production_with_everything_set_starts():
+    settings = Settings.from_env({"APP_ENV": "production", "JWT_SECRET": GOOD_SECRET, "OPENAI_API_KEY": "sk-1",
+                                  "ANTHROPIC_API_KEY": "sk-ant-1"})
+    assert settings.production and not settings.llm.fallbacks

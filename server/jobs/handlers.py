@@ -4,9 +4,11 @@ GET, long-poll), ``GET /jobs/{id}/events`` (event stream), ``POST /jobs/{id}/can
 
 from __future__ import annotations
 
+from tornado.http1connection import HTTP1Connection
 from tornado.iostream import StreamClosedError
 
-from server.errors import InvalidInput
+from server.draining import draining
+from server.errors import InvalidInput, Unavailable
 from server.jobs.access import visible_job
 from server.jobs.longpoll import etag_version, jittered, not_modified, parse_etags, parse_since, parse_wait
 from server.jobs.models import Job, JobStatus, job_headers, job_json
@@ -17,6 +19,7 @@ from server.pagination import decode_cursor, encode_cursor
 from server.web import ApiHandler
 
 MAX_PAGE = 200
+SSE_RETRY_MS = 2000  # the reconnection delay a stream tells its client on open (the polling interval)
 
 
 class JobHandlerBase(ApiHandler):
@@ -36,14 +39,36 @@ class JobHandlerBase(ApiHandler):
         self.write_json(job_json(job), status)
 
     def wait_request(self) -> float | None:
-        """Seconds to wait (jittered), from ``?wait=`` or ``Prefer: wait=``; None to answer at once."""
+        """Seconds to wait (jittered), from ``?wait=`` or ``Prefer: wait=``; None to answer at once
+        (also for ``HEAD``, which never waits)."""
         wait = parse_wait(self.get_query_argument("wait", None), self.request.headers.get("Prefer"),
                           self.services.settings.push.longpoll_max_seconds)
-        if wait.seconds is None:
+        if wait.seconds is None or self.is_head:
             return None
         if wait.from_prefer:
             self.set_header("Preference-Applied", f"wait={wait.seconds:g}")
         return jittered(wait.seconds)
+
+    def refuse_wait_while_draining(self) -> None:
+        """During shutdown a new long-poll or stream gets 503 + ``Retry-After`` + ``Connection:
+        close`` (``server.draining``): waiting would be answered at once, and the client would loop.
+
+        Raises:
+            Unavailable: ``code="shutting_down"`` while the server drains.
+        """
+        drain = draining(self.services.extras)
+        if drain is None:
+            return
+        self.close_after_answer()
+        raise Unavailable("The server is shutting down; retry after the Retry-After delay",
+                          code="shutting_down", retry_after=drain.retry_after())
+
+    def close_after_answer(self) -> None:
+        """Answer with ``Connection: close`` and close the connection after the answer, so the
+        client's next request opens a new one (to the next server, behind a router)."""
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):
+            connection._disconnect_on_finish = True  # Tornado then writes the header and closes itself
 
     def on_connection_close(self) -> None:
         super().on_connection_close()
@@ -72,6 +97,7 @@ class JobHandler(JobHandlerBase):
         if baseline is None:
             baseline = job.version if not tags else -1  # an ETag of another version: changed
         if seconds is not None and not job.is_terminal and (until_finished or job.version == baseline):
+            self.refuse_wait_while_draining()
             if not self._client_gone:  # else closed while the request was read: nobody to answer
                 park(self, job, baseline=baseline, until_finished=until_finished, tags=tags, seconds=seconds)
             return
@@ -129,6 +155,7 @@ class JobListHandler(JobHandlerBase):
         store = self.services.store
         changed, cursor = await store.changes_since(query.owner_id, since)
         if not changed and seconds is not None:
+            self.refuse_wait_while_draining()
             if self._client_gone:
                 return
             with self.services.waiters.watch_owner(self.principal.user_id, query.owner_id) as watch:
@@ -138,10 +165,18 @@ class JobListHandler(JobHandlerBase):
                     reason = await watch.wait(seconds)
                     if reason is WakeReason.CLOSED or self._client_gone:
                         return
+                    if reason is WakeReason.SHUTDOWN:
+                        self._retry_after_drain()
             self._watch = None
             changed, cursor = await store.changes_since(query.owner_id, since)
         matching = [job for job in changed if query.matches(job)]
         self._write_list(matching, None, cursor)
+
+    def _retry_after_drain(self) -> None:
+        drain = draining(self.services.extras)
+        if drain is not None:
+            self.set_header("Retry-After", str(drain.retry_after()))
+            self.close_after_answer()
 
     def _write_list(self, jobs: list[Job], next_cursor: str | None, cursor: str) -> None:
         body = ",".join(job_json(job) for job in jobs)
@@ -169,19 +204,36 @@ class JobListHandler(JobHandlerBase):
 class JobEventsHandler(JobHandlerBase):
     """``GET /jobs/{job_id}/events``: Server-Sent Events, one ``event: job`` per change.
 
-    ``id:`` is the job version; ``Last-Event-ID`` resumes (the current state is sent when newer);
-    a comment every ``SSE_KEEPALIVE_SECONDS`` keeps proxies from closing the stream; the stream
-    ends after the terminal event, or at once with the current state on shutdown.
+    ``id:`` is the job version; ``Last-Event-ID`` resumes (the current state is sent when newer).
+    Every stream opens at once with a ``retry:`` field (milliseconds before a reconnection) and a
+    comment, so clients see the headers (``onopen``) without waiting for a change; a comment every
+    ``SSE_KEEPALIVE_SECONDS`` keeps proxies from closing it. The stream ends after the terminal
+    event; a reconnection whose ``Last-Event-ID`` is already the final version gets ``204``, which
+    tells a spec client to stop reconnecting (WHATWG HTML, Server-sent events). On shutdown the
+    stream sends the current state and a ``retry:`` of the drain delay, then ends; a new stream
+    during the shutdown is refused with ``503``.
     """
 
     async def get(self, raw_id: str) -> None:
         job = await self.load_job(raw_id)
         last_seen = parse_since(self.request.headers.get("Last-Event-ID"))
+        if job.is_terminal and last_seen is not None and last_seen >= job.version:
+            self.clear_header("Content-Type")
+            self.set_status(204)
+            self.finish()
+            return
+        if not job.is_terminal:
+            self.refuse_wait_while_draining()
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("X-Accel-Buffering", "no")
+        if self.is_head:
+            await self.flush()  # the headers alone: no Content-Length, as the streamed GET has none
+            self.finish()
+            return
         with self.services.waiters.stream(self.principal.user_id, job.job_id) as stream:
             self._watch = stream
-            await self._send_until_finished(stream, job, last_seen or 0)
+            if await self._send(f"retry: {SSE_RETRY_MS}\n: stream open\n\n"):
+                await self._send_until_finished(stream, job, last_seen or 0)
         self._watch = None
         if not self._client_gone:
             self.finish()
@@ -191,7 +243,7 @@ class JobEventsHandler(JobHandlerBase):
         latest: Job | WakeReason = job
         while True:
             if isinstance(latest, Job) and latest.version > last_seen:
-                if not await self._send(f"id: {latest.version}\nevent: job\ndata: {job_json(latest)}\n\n"):
+                if not await self._send(_event(latest)):
                     return
                 last_seen = latest.version
                 if latest.is_terminal:
@@ -201,13 +253,22 @@ class JobEventsHandler(JobHandlerBase):
             elif latest is WakeReason.TIMEOUT:
                 if not await self._send(": keep-alive\n\n"):
                     return
-            elif latest in (WakeReason.CLOSED, WakeReason.SHUTDOWN):
-                if latest is WakeReason.SHUTDOWN:
-                    current = await self.services.store.get(job.job_id)
-                    if current is not None and current.version > last_seen:
-                        await self._send(f"id: {current.version}\nevent: job\ndata: {job_json(current)}\n\n")
+            elif latest is WakeReason.SHUTDOWN:
+                await self._send_shutdown(job.job_id, last_seen)
+                return
+            elif latest is WakeReason.CLOSED:
                 return
             latest = await stream.next(keepalive)
+
+    async def _send_shutdown(self, job_id: str, last_seen: int) -> None:
+        """The current state if the client lacks it, and a ``retry:`` of the drain delay."""
+        current = await self.services.store.get(job_id)
+        text = _event(current) if current is not None and current.version > last_seen else ""
+        drain = draining(self.services.extras)
+        if drain is not None:
+            text += f"retry: {drain.retry_after() * 1000}\n\n"
+        if text:
+            await self._send(text)
 
     async def _send(self, text: str) -> bool:
         try:
@@ -216,6 +277,10 @@ class JobEventsHandler(JobHandlerBase):
         except StreamClosedError:
             return False  # the client went away: nothing to log
         return True
+
+
+def _event(job: Job) -> str:
+    return f"id: {job.version}\nevent: job\ndata: {job_json(job)}\n\n"
 
 
 def _quote(value: str | None) -> str:

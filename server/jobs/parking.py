@@ -8,7 +8,8 @@ the response headers, a ``ParkedPoll`` takes the connection over (``RequestHandl
 hook websockets use) and keeps only what the answer needs: the ``IOStream``, the latest snapshot
 of the job, the baseline and the headers already prepared, rendered once.
 
-It answers at the first change the client waits for, at its deadline, or on shutdown, writing the
+It answers at the first change the client waits for, at its deadline, or on shutdown (with the
+drain's ``Retry-After``, ``server.draining``, and ``Connection: close``), writing the
 status, headers and body the handler would have written, logs and counts the request like any
 other, and hands the connection back to the ``HTTPServer`` for the client's next request, as
 Tornado does after every response (persistent connections, RFC 9112 §9.3). A client that goes
@@ -24,6 +25,7 @@ from functools import partial
 from tornado.httputil import HTTPServerRequest, format_timestamp, responses
 from tornado.iostream import IOStream, StreamClosedError
 
+from server.draining import draining
 from server.jobs.longpoll import not_modified
 from server.jobs.models import Job, job_headers, job_json
 from server.jobs.waiters import Held, WakeReason
@@ -104,8 +106,10 @@ class ParkedPoll(Held):
         stream = self._stream
         assert stream is not None  # started before the loop ran this
         stream.set_close_callback(None)
-        keep_alive = self._keep_alive and reason is not WakeReason.SHUTDOWN
-        status, response = self._response(keep_alive)
+        shutdown = reason is WakeReason.SHUTDOWN
+        keep_alive = self._keep_alive and not shutdown
+        drain = draining(self._services.extras) if shutdown else None
+        status, response = self._response(keep_alive, drain.retry_after() if drain is not None else None)
         try:
             written = stream.write(response)
         except StreamClosedError:  # the client left just now
@@ -113,8 +117,12 @@ class ParkedPoll(Held):
             return
         written.add_done_callback(partial(self._written, stream, status, keep_alive))
 
-    def _response(self, keep_alive: bool) -> tuple[int, bytes]:
-        """Status and bytes of the answer: what ``JobHandler`` writes for the job, without waiting."""
+    def _response(self, keep_alive: bool, retry_after: int | None) -> tuple[int, bytes]:
+        """Status and bytes of the answer: what ``JobHandler`` writes for the job, without waiting.
+
+        ``retry_after``: on shutdown, the drain delay (seconds) an unfinished job's answer carries
+        instead of the polling interval, on a 304 too, so the client does not come straight back.
+        """
         job = self._job
         if not_modified(job.etag, self._tags):
             status, body, fields = 304, b"", [("ETag", job.etag)]
@@ -122,6 +130,9 @@ class ParkedPoll(Held):
             body = job_json(job).encode()
             fields = [("Content-Type", self._content_type), *job_headers(job), ("Content-Length", str(len(body)))]
             status = 200
+        if retry_after is not None and not job.is_terminal:
+            fields = [field for field in fields if field[0] != "Retry-After"]
+            fields.append(("Retry-After", str(retry_after)))
         if not keep_alive:
             fields.append(("Connection", "close"))
         head = "".join(f"{name}: {value}\r\n" for name, value in fields)

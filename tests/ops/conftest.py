@@ -12,6 +12,7 @@ from server.app import make_app
 from server.jobs.runner import JobContext
 from server.services import Services
 from server.web import ApiHandler
+from tests.fakes.fake_provider import FakeProviderServer
 
 SECRET_TEXT = "Transcript: patient Yael Mizrahi, ID 012345678, back injury at the Haifa port"
 
@@ -69,3 +70,12 @@ def app(services: Services):
     app = make_app(services)
     app.add_handlers(r".*", [(r"/test/jobs", SubmitHandler, {"services": services})])
     return app
+
+
+@pytest.fixture
+def slow_llm():
+    """The fake OpenAI server answering each request after 60 s (or at once when stopped), so an
+    analysis is still running when a test signals the server (``tests/ops/live_server.py``)."""
+    server = FakeProviderServer(delay=60).start()
+    yield server
+    server.stop()

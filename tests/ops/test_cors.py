@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from server.config import HttpSettings, Settings
+from server.web import API_REQUEST_HEADERS
 
 APP = "https://app.example.org"
 PREFLIGHT = {"Origin": APP, "Access-Control-Request-Method": "POST",
@@ -71,3 +74,24 @@ async def test_wildcard_origin_never_comes_with_credentials(api):
     reply = await api.request("OPTIONS", "/test/jobs", user=None, headers={**PREFLIGHT, "Origin": "https://any.example"})
     assert reply.status == 204 and reply.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in reply.headers
+
+
+def readme_request_headers() -> set[str]:
+    """The request headers README.md names: its "Request headers" table and every curl ``-H 'Name: ...'``."""
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Request headers", 1)[1].split("\n#", 1)[0]
+    table = set(re.findall(r"^\| `([A-Za-z-]+)` \|", section, re.MULTILINE))
+    curl = set(re.findall(r"""-H ['"]([A-Za-z-]+):""", text))
+    assert table and curl <= table, curl - table  # the table names every header the examples send
+    return table
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_preflight_allows_every_request_header_the_readme_names(api):
+    documented = readme_request_headers()
+    assert documented == set(API_REQUEST_HEADERS)  # one list, documented both ways
+    reply = await api.request("OPTIONS", "/test/jobs", user=None,
+                              headers={**PREFLIGHT, "Access-Control-Request-Headers": ", ".join(sorted(documented))})
+    allowed = {name.strip().lower() for name in reply.headers["Access-Control-Allow-Headers"].split(",")}
+    assert reply.status == 204 and {name.lower() for name in documented} <= allowed
+    assert "idempotency-key" in allowed  # the one a browser could not send (issue 16, item 4)

@@ -6,9 +6,10 @@ import asyncio
 from dataclasses import replace
 
 import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from server.app import build_services, start_background
+from server.app import build_services, shutdown, start_background, startup
 from server.config import ObservabilitySettings
 from tests.waiting import settle
 
@@ -116,3 +117,36 @@ async def test_unknown_http_methods_share_one_metric_label(api, services):
     found = await scrape(api)
     assert not any("ZZMETHOD" in str(key) for key in found)
     assert any(("method", "OTHER") in key[1] for key in found)
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_standard_process_and_python_series_and_no_created_series(api):
+    assert (await api.post("/test/jobs", body={"job_type": "quick"})).status == 202  # counters with children
+    found = {name for name, _ in await scrape(api)}
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "python_info",
+            "python_gc_objects_collected_total"} <= found
+    assert "jobs_created_total" in found and "http_requests_total" in found
+    assert not [name for name in found if name.endswith("_created")]
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_openmetrics_is_served_when_the_scraper_asks_for_it(api):
+    accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    reply = await api.get("/metrics", user=None, headers={"Accept": accept})
+    assert reply.status == 200 and reply.headers["Content-Type"].startswith("application/openmetrics-text")
+    text = reply.body.decode()
+    assert text.endswith("# EOF\n")
+    names = {sample.name for family in openmetrics_families(text) for sample in family.samples}
+    assert "process_cpu_seconds_total" in names and not [name for name in names if name.endswith("_created")]
+    await scrape(api, headers={"Accept": "text/plain"})  # and Prometheus text otherwise
+
+
+@pytest.mark.parametrize("token,warned", [(None, True), (METRICS_TOKEN, False)])
+def test_production_start_up_warns_when_metrics_are_public(settings, io_loop, caplog, token, warned):
+    production = replace(settings, production=True, observability=ObservabilitySettings(metrics_token=token))
+    services = build_services(production)
+    io_loop.run_sync(lambda: startup(services))
+    io_loop.run_sync(lambda: shutdown(services, 0))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "/metrics" in r.getMessage()]
+    assert bool(warnings) is warned
+    assert not warned or "METRICS_TOKEN" in warnings[0]

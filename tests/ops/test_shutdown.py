@@ -71,3 +71,29 @@ async def test_closers_run_newest_first_and_one_failure_or_hang_stops_none(servi
     assert services.closers == []
     await close_services(services)  # a second call is harmless
     assert calls == ["cache", "providers", "database"]
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_draining_answers_carry_retry_after_and_new_waits_are_refused(api, services):
+    # Issue 16, item 1: nothing answered during the grace invites the client straight back.
+    job_id = await held_job(api, services)
+    etag = (await api.get(f"/jobs/{job_id}")).headers["ETag"]
+    cursor = (await api.get("/jobs")).json["cursor"]
+    conditional = asyncio.ensure_future(api.get(f"/jobs/{job_id}?wait=20", headers={"If-None-Match": etag}))
+    feed = asyncio.ensure_future(api.get(f"/jobs?since={cursor}&wait=20"))
+    await settle(lambda: services.waiters.open_count == 2)
+    stopping = asyncio.ensure_future(stop_jobs(services, grace_seconds=4.0))
+    not_modified, changes = await conditional, await feed
+    assert not_modified.status == 304 and 4 <= int(not_modified.headers["Retry-After"]) <= 6
+    assert not_modified.headers["Connection"] == "close"
+    assert changes.status == 200 and int(changes.headers["Retry-After"]) >= 4
+    assert changes.headers["Connection"] == "close"
+    for path in (f"/jobs/{job_id}?wait=20", f"/jobs/{job_id}/events", f"/jobs?since={cursor}&wait=20"):
+        refused = await api.get(path)
+        assert refused.status == 503 and refused.json["code"] == "shutting_down", path
+        assert int(refused.headers["Retry-After"]) >= 1 and refused.headers["Connection"] == "close", path
+    plain = await api.get(f"/jobs/{job_id}")
+    assert plain.status == 200 and plain.headers["Retry-After"] == "2"  # plain polling is unchanged
+    services.extras["release_held"].set()
+    await stopping
+    assert services.waiters.open_count == 0

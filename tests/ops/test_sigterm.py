@@ -8,58 +8,15 @@ after 60 s.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from server.auth import mint_token
-from server.config import AuthSettings
-from tests.fakes.fake_provider import FakeProviderServer
+from tests.ops.live_server import SECRET, fetch, live_server, start_slow_analysis, token, wait_for_open_waits
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SECRET = "sigterm-test-secret-0123456789-abcdefghijkl"
 GRACE = 3.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-TRANSCRIPT = "Caller Avraham Ben-David, ID 987654321, says the forklift crushed his left foot in Ashdod."
-
-
-def fetch(url: str, token: str | None = None, timeout: float = 30, body: dict | None = None,
-          headers: dict | None = None) -> tuple[int, dict]:
-    all_headers = {"Authorization": f"Bearer {token}"} if token else {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        all_headers["Content-Type"] = "application/json"
-    all_headers.update(headers or {})
-    request = urllib.request.Request(url, data=data, headers=all_headers,  # noqa: S310  # http://127.0.0.1 only
-                                     method="POST" if data is not None else "GET")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, {**json.loads(error.read() or b"null"), "_headers": dict(error.headers)}
-
-
-@pytest.fixture
-def fake_llm():
-    """The fake OpenAI server, answering each request after 60 s (or at once when stopped)."""
-    server = FakeProviderServer(delay=60).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -68,36 +25,10 @@ def grace() -> float:
 
 
 @pytest.fixture
-def server_process(tmp_path, fake_llm, grace):
+def server_process(tmp_path, slow_llm, grace):
     """``python -m server`` on a free port; yields (process, base url); killed if a test leaves it running."""
-    port = free_port()
-    env = {name: value for name, value in os.environ.items() if name != "WEB_CONCURRENCY"}
-    env.update({"PORT": str(port), "HOST": "127.0.0.1", "JWT_SECRET": SECRET, "SHUTDOWN_GRACE_SECONDS": str(grace),
-                "APP_ENV": "test", "CASES_DB": str(tmp_path / "cases.db"), "LOG_FORMAT": "json",
-                "OPENAI_API_KEY": "sk-test-key-never-logged", "OPENAI_BASE_URL": fake_llm.openai_base_url,
-                "PROVIDER_CALL_ANALYSIS": "openai", "LLM_TIMEOUT_SECONDS": "120", "LLM_MAX_RETRIES": "0"})
-    process = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT, env=env,  # noqa: S603
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 40  # importing the LLM SDKs takes seconds
-    while True:
-        try:
-            if fetch(f"{base}/healthz", timeout=1)[0] == 200:
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"server did not start: {process.communicate()[1][-2000:]}")
-        time.sleep(0.05)
-    yield process, base
-    if process.poll() is None:
-        process.kill()
-    process.communicate()  # closes the pipes
-
-
-def token(user: str = "alice") -> str:
-    return mint_token(AuthSettings(key=SECRET, algorithms=("HS256",)), user)
+    with live_server(tmp_path, slow_llm, grace) as running:
+        yield running
 
 
 def test_sigterm_answers_open_long_polls_and_exits_0_within_the_grace(server_process):
@@ -106,7 +37,7 @@ def test_sigterm_answers_open_long_polls_and_exits_0_within_the_grace(server_pro
     assert status == 200
     with ThreadPoolExecutor(2) as pool:
         poll = pool.submit(fetch, f"{base}/jobs?since={listing['cursor']}&wait=20", token())
-        time.sleep(0.5)  # the long-poll is open
+        wait_for_open_waits(base, 1)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         status, body = poll.result(timeout=GRACE + 5)
@@ -119,22 +50,7 @@ def test_sigterm_answers_open_long_polls_and_exits_0_within_the_grace(server_pro
     assert "development mode: demo data" in logs and "ephemeral secret" not in logs  # JWT_SECRET is set
 
 
-def start_slow_analysis(base: str) -> str:
-    """Create a case with a transcript and start its call analysis; return the job id once it runs."""
-    status, case = fetch(f"{base}/cases", token(), body={"title": "Forklift",
-                                                         "call_details": {"transcript": TRANSCRIPT, "messages": []}})
-    assert status == 201, case
-    status, accepted = fetch(f"{base}/vapi/re-analyze-call/{case['case_id']}", token(), body={})
-    assert status == 202, accepted
-    job_id = accepted["job_id"]
-    deadline = time.monotonic() + 10
-    while fetch(f"{base}/jobs/{job_id}", token())[1]["status"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    return job_id
-
-
-def test_sigterm_mid_analysis_with_a_long_poll_open(server_process, fake_llm):
+def test_sigterm_mid_analysis_with_a_long_poll_open(server_process, slow_llm):
     process, base = server_process
     job_id = start_slow_analysis(base)
     status, other_case = fetch(f"{base}/cases", token(), body={"title": "Second",
@@ -142,7 +58,7 @@ def test_sigterm_mid_analysis_with_a_long_poll_open(server_process, fake_llm):
     assert status == 201
     with ThreadPoolExecutor(2) as pool:
         poll = pool.submit(fetch, f"{base}/jobs/{job_id}?until=finished&wait=20", token())
-        time.sleep(0.5)
+        wait_for_open_waits(base, 1)
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         status, body = poll.result(timeout=GRACE + 5)
@@ -160,7 +76,7 @@ def test_sigterm_mid_analysis_with_a_long_poll_open(server_process, fake_llm):
     text = json.dumps(records)
     for secret in ("Avraham", "987654321", "Ashdod", "forklift crushed", "sk-test-key-never-logged", SECRET):
         assert secret not in text, secret
-    assert len(fake_llm.requests) == 1  # the provider was really called (and never answered)
+    assert len(slow_llm.requests) == 1  # the provider was really called (and never answered)
 
 
 @pytest.mark.parametrize("grace", [30.0])
