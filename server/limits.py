@@ -7,8 +7,11 @@ and when ``accept()`` fails for lack of file descriptors, its accept loop raises
 callback on every turn, one traceback per attempt (issue 11: 450,000 log lines in 50 s).
 ``LimitedHTTPServer`` adds what is missing:
 
-- **a connection cap** below ``RLIMIT_NOFILE`` (``connection_cap``): a connection accepted beyond it
-  is answered a canned ``503`` and closed at once, without a stream, a request or a handler;
+- **a connection cap** below ``RLIMIT_NOFILE`` (``connection_cap``): at the cap, a new connection
+  takes the place of the one that has waited longest for a request's headers (a slow-header client
+  or an idle keep-alive), so a flood of slow headers cannot lock new clients out; when every
+  connection is busy with a request, the new one is answered a canned ``503`` and closed at once,
+  without a stream, a request or a handler;
 - **an accept loop that survives running out of descriptors**: ``EMFILE``/``ENFILE`` pause
   accepting for ``ACCEPT_PAUSE_SECONDS`` (the waiting clients stay in the kernel's backlog);
 - **a body idle timeout**: a request whose body sends nothing for ``body_idle_seconds`` is closed,
@@ -24,6 +27,7 @@ import logging
 import resource
 import socket
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 import tornado.httpserver
@@ -119,35 +123,38 @@ class RateLimitedLog:
 class _CountedStream(tornado.iostream.IOStream):
     """An ``IOStream`` that tells its server when its socket closes (detached streams included)."""
 
-    _on_fd_closed: Callable[[], None] | None = None
+    _on_fd_closed: Callable[[_CountedStream], None] | None = None
 
     def close_fd(self) -> None:
         super().close_fd()
         if self._on_fd_closed is not None:
-            self._on_fd_closed()
+            self._on_fd_closed(self)
             self._on_fd_closed = None
 
 
-class _BodyIdleGuard(tornado.httputil.HTTPMessageDelegate):
-    """Wraps one request's delegate: closes the connection when its body stalls.
+class _RequestWatch(tornado.httputil.HTTPMessageDelegate):
+    """Wraps one request's delegate: tells the server when its headers are in, and closes the
+    connection when its body stalls.
 
-    The timer starts when the headers announce a body and is pushed back by every chunk; it stops
-    when the body is complete or the connection closes. Closing the connection fails the request's
-    body future, so Tornado calls the handler's ``on_connection_close`` and drops it.
+    The body timer starts when the headers announce a body and is pushed back by every chunk; it
+    stops when the body is complete or the connection closes. Closing the connection fails the
+    request's body future, so Tornado calls the handler's ``on_connection_close`` and drops it.
     """
 
     def __init__(self, delegate: tornado.httputil.HTTPMessageDelegate, connection: HTTP1Connection,
-                 idle_seconds: float, events: RateLimitedLog):
+                 idle_seconds: float | None, events: RateLimitedLog, on_headers: Callable[[], None]):
         self._delegate = delegate
         self._connection = connection
         self._idle = idle_seconds
         self._events = events
+        self._on_headers = on_headers
         self._loop = tornado.ioloop.IOLoop.current()
         self._last = 0.0
         self._timer: object | None = None
 
     def headers_received(self, start_line: Any, headers: tornado.httputil.HTTPHeaders) -> Any:
-        if "Content-Length" in headers or "Transfer-Encoding" in headers:
+        self._on_headers()
+        if self._idle is not None and ("Content-Length" in headers or "Transfer-Encoding" in headers):
             self._last = self._loop.time()
             self._timer = self._loop.call_later(self._idle, self._check)
         return self._delegate.headers_received(start_line, headers)
@@ -170,6 +177,7 @@ class _BodyIdleGuard(tornado.httputil.HTTPMessageDelegate):
             self._timer = None
 
     def _check(self) -> None:
+        assert self._idle is not None  # only scheduled with a limit
         remaining = self._last + self._idle - self._loop.time()
         if remaining > 0:
             self._timer = self._loop.call_later(remaining, self._check)
@@ -185,7 +193,7 @@ class LimitedHTTPServer(tornado.httpserver.HTTPServer):
     Keyword arguments besides ``HTTPServer``'s (set ``idle_connection_timeout`` for the header
     timeout):
         max_connections: open connections at most (``connection_cap``); beyond it a new connection
-            gets a canned 503 and is closed.
+            replaces the one waiting longest for request headers, or gets a canned 503 and is closed.
         body_idle_seconds: longest silence between two chunks of a request body; None: no limit.
         log_interval: seconds between two log lines of one kind of refusal or error.
     Plain TCP only: TLS ends at the platform's router, so ``ssl_options`` is refused.
@@ -198,6 +206,8 @@ class LimitedHTTPServer(tornado.httpserver.HTTPServer):
         super().initialize(*args, **kwargs)
         self.max_connections = max_connections
         self.open_connections = 0
+        # Connections waiting for a request's headers (slow clients, idle keep-alives), oldest first.
+        self._awaiting_headers: dict[_CountedStream, None] = {}
         self.events = RateLimitedLog(log, log_interval)
         self._body_idle_seconds = body_idle_seconds
 
@@ -209,9 +219,13 @@ class LimitedHTTPServer(tornado.httpserver.HTTPServer):
     def start_request(self, server_conn: object, request_conn: tornado.httputil.HTTPConnection
                       ) -> tornado.httputil.HTTPMessageDelegate:
         delegate = super().start_request(server_conn, request_conn)
-        if self._body_idle_seconds is None:
-            return delegate
-        return _BodyIdleGuard(delegate, cast(HTTP1Connection, request_conn), self._body_idle_seconds, self.events)
+        connection = cast(HTTP1Connection, request_conn)
+        stream = connection.stream
+        if isinstance(stream, _CountedStream) and not stream.closed():  # a closed one is not coming back
+            self._awaiting_headers.pop(stream, None)
+            self._awaiting_headers[stream] = None  # newest last
+        return _RequestWatch(delegate, connection, self._body_idle_seconds, self.events,
+                             partial(self._headers_in, stream))
 
     def _accept_from(self, sock: socket.socket) -> Callable[[], None]:
         """Accept connections from ``sock`` on the current IOLoop; returns the function that stops it."""
@@ -243,7 +257,7 @@ class LimitedHTTPServer(tornado.httpserver.HTTPServer):
                     loop.remove_handler(sock)
                     state["timer"] = loop.call_later(ACCEPT_PAUSE_SECONDS, resume)
                     return
-                if self.open_connections >= self.max_connections:
+                if self.open_connections >= self.max_connections and not self._evict_idle():
                     self._refuse(connection)
                 else:
                     self._serve(connection, address)
@@ -257,6 +271,26 @@ class LimitedHTTPServer(tornado.httpserver.HTTPServer):
 
         loop.add_handler(sock, on_readable, tornado.ioloop.IOLoop.READ)
         return remove
+
+    def _headers_in(self, stream: object) -> None:
+        self._awaiting_headers.pop(stream, None)  # type: ignore[call-overload]  # any stream may be asked
+
+    def _evict_idle(self) -> bool:
+        """At the cap, close the connection that has waited longest for a request's headers (a
+        slow-header client or an idle keep-alive; never one whose request is being answered), as
+        nginx reuses keep-alive connections when it runs out. True when one was closed."""
+        oldest = None
+        while self._awaiting_headers and oldest is None:
+            candidate = next(iter(self._awaiting_headers))
+            self._awaiting_headers.pop(candidate)
+            oldest = None if candidate.closed() else candidate
+        if oldest is None:
+            return False
+        self.events.note("evicted_waiting_for_headers",
+                         f"at {self.max_connections} connections (MAX_CONNECTIONS): closed the one waiting longest "
+                         "for request headers")
+        oldest.close()
+        return True
 
     def _refuse(self, connection: socket.socket) -> None:
         self.events.note("over_connection_cap",
@@ -277,9 +311,11 @@ class LimitedHTTPServer(tornado.httpserver.HTTPServer):
             return
         self.open_connections += 1
         stream._on_fd_closed = self._closed
+        self._awaiting_headers[stream] = None  # evictable from now: its request loop starts on the next turn
         self.handle_stream(stream, address)
 
-    def _closed(self) -> None:
+    def _closed(self, stream: _CountedStream) -> None:
+        self._awaiting_headers.pop(stream, None)
         self.open_connections -= 1
 
 

@@ -40,14 +40,18 @@ def quick(tmp_path_factory) -> ServerProcess:
     server.stop()
 
 
+SLOW_HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
 def released(server: ServerProcess) -> dict:
     """Wait until no handler is alive and no request in flight; return the introspection."""
     return wait_until(lambda: (lambda seen: seen if seen["handlers"] == 0 and seen["in_flight"] == 0 else None)(
         server.introspect()), 20, "handlers released")
 
 
-def json_head(path: str, length: int, content_type: str = "application/json") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token()}\r\n"
+def json_head(path: str, length: int, content_type: str = "application/json", expect_continue: bool = False) -> bytes:
+    expect = "Expect: 100-continue\r\n" if expect_continue else ""
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token()}\r\n{expect}"
             f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n").encode()
 
 
@@ -149,41 +153,61 @@ def big_token(index: int, padding: str) -> str:
     return encoded
 
 
-@pytest.fixture(scope="module")
-def capped(tmp_path_factory) -> ServerProcess:
-    """A server holding slow-header connections for 30 s, at most 1,050 connections."""
+def test_slow_header_flood_leaves_healthz_answered_and_new_clients_take_their_place(tmp_path):
     raise_own_fd_limit()
-    server = start_server(tmp_path_factory.mktemp("capped"),
-                          {"HEADER_TIMEOUT_SECONDS": "30", "MAX_CONNECTIONS": "1050"})
-    yield server
-    server.stop()
-
-
-def test_slow_header_flood_leaves_healthz_answered_and_refuses_beyond_the_cap(capped):
-    attackers = [open_raw(capped.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n") for _ in range(1000)]
+    server = start_server(tmp_path, {"HEADER_TIMEOUT_SECONDS": "30", "MAX_CONNECTIONS": "1050"})
+    attackers = [open_raw(server.port, SLOW_HEAD) for _ in range(1000)]
     try:
-        wait_until(lambda: capped.introspect()["open_connections"] >= 1000, 30, "1,000 connections held")
-        latencies = [capped.healthz_seconds() for _ in range(5)]
+        wait_until(lambda: server.introspect()["open_connections"] >= 1000, 30, "1,000 connections held")
+        latencies = [server.healthz_seconds() for _ in range(5)]
         print(f"/healthz from a fresh connection with 1,000 slow-header connections open: "
               f"{', '.join(f'{seconds * 1000:.1f}' for seconds in latencies)} ms")
-        extra = [open_raw(capped.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") for _ in range(150)]
-        answers = []
-        for client in extra:
-            client.settimeout(10)
-            try:
-                answers.append(client.recv(65536)[:12])
-            except ConnectionResetError:
-                answers.append(b"reset")
-            client.close()
-        refused = sum(1 for answer in answers if answer in (b"HTTP/1.1 503", b"reset", b""))
-        assert refused >= 100 and refused + answers.count(b"HTTP/1.1 200") == 150
+        attackers += [open_raw(server.port, SLOW_HEAD) for _ in range(60)]  # 10 past the cap
+        wait_until(lambda: server.introspect()["open_connections"] >= 1050, 30, "at the cap")
+        for _ in range(150):  # at the cap: each takes the place of the oldest slow-header connection
+            assert server.fetch("/healthz", user=None)[0] == 200
+        assert server.introspect()["open_connections"] <= 1050
+        evicted = [closed_by_server(client, 0.01) for client in attackers]
+        assert sum(evicted[:20]) >= 10 and not any(evicted[-100:])  # the 10 past the cap evicted the oldest
     finally:
         for client in attackers:
             client.close()
-    wait_until(lambda: capped.introspect()["open_connections"] <= 1, 20, "attackers' connections closed")
-    assert capped.healthz_seconds() < 10
-    cap_lines = [line for line in capped.log_lines() if "over_connection_cap" in line]
-    assert 1 <= len(cap_lines) <= 3  # one line, then one per 10 s with a count
+        server.stop()
+    lines = server.log_lines()
+    assert 1 <= len([line for line in lines if "evicted_waiting_for_headers" in line]) <= 3  # then 1 per 10 s
+    assert not [line for line in lines if "Traceback" in line]
+
+
+def test_connections_beyond_the_cap_are_refused_when_all_are_busy(tmp_path):
+    server = start_server(tmp_path, {"MAX_CONNECTIONS": "40"})
+    busy = []
+    try:
+        for _ in range(40):  # each waits for its body; the 100 Continue proves its headers were taken in
+            client = open_raw(server.port, json_head("/cases", 100, expect_continue=True))
+            busy.append(client)
+            client.settimeout(10)
+            assert client.recv(100).startswith(b"HTTP/1.1 100 ")
+        answers = []
+        for _ in range(100):
+            client = open_raw(server.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            client.settimeout(10)
+            try:
+                answers.append(client.recv(65536))
+            except ConnectionResetError:
+                answers.append(b"reset")
+            client.close()
+        refused = [answer for answer in answers if answer.startswith(b"HTTP/1.1 503 ") or answer in (b"reset", b"")]
+        assert len(refused) >= 99  # a connection the server had not yet seen close may take a first probe
+        assert any(b'"code":"overloaded"' in answer for answer in refused)
+    finally:
+        for client in busy:
+            client.close()
+    try:
+        wait_until(lambda: server.introspect()["open_connections"] <= 1, 20, "busy connections closed")
+        assert server.healthz_seconds() < 10
+    finally:
+        server.stop()
+    assert 1 <= len([line for line in server.log_lines() if "over_connection_cap" in line]) <= 3
 
 
 def test_running_out_of_descriptors_never_floods_the_log(tmp_path):
