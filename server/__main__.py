@@ -80,15 +80,22 @@ async def serve(settings: Settings, sockets: list[socket.socket]) -> None:
     within ``SHUTDOWN_GRACE_SECONDS`` of the signal.
     """
     # Imported here: the LLM SDKs take seconds to import, and config errors should not wait for them.
-    from server.app import build_services, close_services, listen, make_app, start_background, startup, stop_jobs
+    from server.app import build_services, close_services, make_app, start_background, startup, stop_jobs
+    from server.limits import connection_cap, listen_limited
 
     services = build_services(settings)
     await startup(services)
     app = make_app(services)
-    http = listen(services, app, sockets, xheaders=True)
+    limits = settings.connections
+    cap, descriptors = connection_cap(limits.max_connections, limits.fd_reserve)
+    if limits.max_connections is not None and cap < limits.max_connections:
+        log.warning("MAX_CONNECTIONS=%d lowered to %d: RLIMIT_NOFILE is %d and FD_RESERVE %d",
+                    limits.max_connections, cap, descriptors, limits.fd_reserve)
+    http = listen_limited(services, app, sockets, max_connections=cap, xheaders=True)
     start_background(services)
     port = sockets[0].getsockname()[1]
-    log.info("listening on http://%s:%d (%s)", settings.host, port, "production" if settings.production else "dev")
+    log.info("listening on http://%s:%d (%s) max_connections=%d", settings.host, port,
+             "production" if settings.production else "dev", cap)
     if not settings.production:
         log.warning("development mode: %s; set APP_ENV=production on every deployment",
                     ", ".join(_development_traits(settings, services.extras["describe_providers"]())))

@@ -48,32 +48,78 @@ def _claim(claims: dict[str, Any], path: str) -> Any:
 
 
 class TokenVerifier:
-    """``verify_token`` with a bounded cache of tokens already verified.
+    """``verify_token`` with a cache of tokens already verified, bounded by count and bytes.
 
     Signature checks dominate the cost of a poll, and a client polls with the same token every
     two seconds. A cached entry is used only while the token's ``exp`` (plus leeway) has not
     passed, so caching never extends a token's life; the key is the whole token string, so any
-    change to it is a miss. Oldest entries are dropped first when ``max_entries`` is reached.
+    change to it is a miss.
+
+    Bounds (issue 11: 4,000 valid 60 KB tokens once held 231 MB): a token longer than
+    ``max_token_bytes`` is verified every time and never cached; the cache holds at most
+    ``max_entries`` entries and ``max_bytes`` bytes (token length plus ``ENTRY_OVERHEAD_BYTES``),
+    dropping the least recently used first; expired entries are purged at most once per
+    ``PURGE_INTERVAL_SECONDS``, as a later insert happens, so they do not wait to be pushed out.
+
+    Args:
+        settings: how tokens are verified.
+        max_entries: most cached tokens.
+        max_bytes: most bytes of cached tokens, estimated as above.
+        max_token_bytes: longest token cached, bytes.
     """
 
-    def __init__(self, settings: AuthSettings, max_entries: int = 10_000):
+    ENTRY_OVERHEAD_BYTES = 330  # dict slot, tuple, Principal, user id, float, str header (tracemalloc: 325)
+    PURGE_INTERVAL_SECONDS = 60.0
+
+    def __init__(self, settings: AuthSettings, max_entries: int = 10_000, max_bytes: int = 8 * 1024 * 1024,
+                 max_token_bytes: int = 8 * 1024):
         self._settings = settings
         self._max_entries = max_entries
-        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._max_bytes = max_bytes
+        self._max_token_bytes = max_token_bytes
+        self._cache: dict[str, tuple[Principal, float]] = {}  # least recently used first
+        self._bytes = 0
+        self._next_purge = 0.0
+
+    @property
+    def cached_bytes(self) -> int:
+        """Estimated bytes held by the cache (see the class docstring)."""
+        return self._bytes
 
     def verify(self, token: str) -> Principal:
         """Return the token's principal; raises ``Unauthenticated`` like ``verify_token``."""
-        hit = self._cache.get(token)
+        now = time.time()
+        hit = self._cache.pop(token, None)
         if hit is not None:
             principal, valid_until = hit
-            if time.time() < valid_until:
+            if now < valid_until:
+                self._cache[token] = hit  # most recently used last
                 return principal
-            del self._cache[token]
+            self._bytes -= self._size(token)
         principal, expires_at = _verify(self._settings, token)
-        if len(self._cache) >= self._max_entries:
-            del self._cache[next(iter(self._cache))]
-        self._cache[token] = (principal, expires_at + self._settings.leeway_seconds)
+        if len(token) <= self._max_token_bytes:
+            self._insert(token, (principal, expires_at + self._settings.leeway_seconds), now)
         return principal
+
+    def _insert(self, token: str, entry: tuple[Principal, float], now: float) -> None:
+        if now >= self._next_purge:
+            self._purge_expired(now)
+        size = self._size(token)
+        while self._cache and (len(self._cache) >= self._max_entries or self._bytes + size > self._max_bytes):
+            oldest = next(iter(self._cache))
+            del self._cache[oldest]
+            self._bytes -= self._size(oldest)
+        self._cache[token] = entry
+        self._bytes += size
+
+    def _purge_expired(self, now: float) -> None:
+        self._next_purge = now + self.PURGE_INTERVAL_SECONDS
+        for token in [key for key, (_, valid_until) in self._cache.items() if valid_until <= now]:
+            del self._cache[token]
+            self._bytes -= self._size(token)
+
+    def _size(self, token: str) -> int:
+        return len(token) + self.ENTRY_OVERHEAD_BYTES
 
 
 def _roles(claims: dict[str, Any], path: str) -> list[str]:

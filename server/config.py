@@ -84,6 +84,17 @@ def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float 
     return value
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    return bool(_invalid(env, f"{name} must be on or off (1/0, true/false), got {raw!r}", default))
+
+
 def _csv(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     raw = env.get(name)
     if raw is None:
@@ -243,6 +254,37 @@ def _http_from_env(env: Mapping[str, str], production: bool) -> HttpSettings:
 
 
 @dataclass(frozen=True)
+class ConnectionSettings:
+    """Limits on client connections (``server.limits``). Units: seconds and counts.
+
+    Attributes:
+        header_timeout_seconds: longest time to receive a request's headers, and longest idle time
+            of a kept-alive connection between requests (``HEADER_TIMEOUT_SECONDS``).
+        body_idle_seconds: longest silence between two chunks of a request body
+            (``BODY_IDLE_SECONDS``); the whole body may take longer while it keeps arriving.
+        max_connections: open connections per process (``MAX_CONNECTIONS``); None: the descriptor
+            limit less ``fd_reserve``. Always capped at that.
+        fd_reserve: descriptors kept for the server's own files, database and provider connections
+            (``FD_RESERVE``).
+    """
+
+    header_timeout_seconds: float = 10.0
+    body_idle_seconds: float = 30.0
+    max_connections: int | None = None
+    fd_reserve: int = 128
+
+
+def _connections_from_env(env: Mapping[str, str]) -> ConnectionSettings:
+    configured = _int(env, "MAX_CONNECTIONS", 0, minimum=0)
+    return ConnectionSettings(
+        header_timeout_seconds=_float(env, "HEADER_TIMEOUT_SECONDS", 10.0),
+        body_idle_seconds=_float(env, "BODY_IDLE_SECONDS", 30.0),
+        max_connections=configured or None,
+        fd_reserve=_int(env, "FD_RESERVE", 128, minimum=16),
+    )
+
+
+@dataclass(frozen=True)
 class CasesSettings:
     """Cases, documents and analysis inputs.
 
@@ -303,6 +345,7 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     push: PushSettings = field(default_factory=PushSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    connections: ConnectionSettings = field(default_factory=ConnectionSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
     llm: LLMSettings = field(default_factory=lambda: LLMSettings.from_env({}))  # no keys: offline analyzer
@@ -310,6 +353,7 @@ class Settings:
     host: str = "0.0.0.0"  # noqa: S104  # a dyno must listen on every interface
     port: int = 8000
     web_concurrency: int = 1
+    dev_tokens: bool = True  # DEV_TOKENS: GET /dev/tokens in dev mode (off: the page asks for a token)
 
     @property
     def dev_mode(self) -> bool:
@@ -338,6 +382,7 @@ class Settings:
             jobs=reading.section(_jobs_from_env, reading),
             push=reading.section(_push_from_env, reading),
             http=reading.section(_http_from_env, reading, production),
+            connections=reading.section(_connections_from_env, reading),
             observability=reading.section(_observability_from_env, reading),
             cases=reading.section(_cases_from_env, reading),
             llm=reading.section(_llm_from_env, reading, production),
@@ -345,6 +390,7 @@ class Settings:
             host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104
             port=_int(reading, "PORT", 8000, minimum=1, maximum=65535),
             web_concurrency=_int(reading, "WEB_CONCURRENCY", 1, minimum=1),
+            dev_tokens=_switch(reading, "DEV_TOKENS", True),
         )
         _raise_problems(reading.problems)
         return cls(**values)  # type: ignore[arg-type]  # no section is None once there is no problem

@@ -65,15 +65,23 @@ class StaticHandler(tornado.web.StaticFileHandler):
 class DevTokensHandler(PublicHandler):
     """``GET /dev/tokens``: one token per dev user, for the page's one-click sign-in.
 
-    Exists only in dev mode with the ephemeral secret, and only for a browser on this machine
-    (the socket's peer address, not ``X-Forwarded-For``, must be loopback): a dev server listening
-    on every interface must not hand an admin token to its network. Anywhere else it answers like
-    an unknown route (404). The tokens are the kind ``python -m server`` prints at start-up.
+    Exists only in dev mode with the ephemeral secret and ``DEV_TOKENS`` on, and only for a
+    browser on this machine talking to it directly:
+
+    - the socket's peer address (not ``X-Forwarded-For``) must be loopback: a dev server listening
+      on every interface must not hand an admin token to its network;
+    - no forwarding header (``FORWARDING_HEADERS``, any ``X-Forwarded-*``): a tunnel, ``ssh -R`` or
+      a local reverse proxy connects from loopback too, on behalf of anyone (issue 11);
+    - the ``Host`` is a loopback name or address: a page whose DNS name was rebound to 127.0.0.1
+      would otherwise read the tokens as same-origin (DNS rebinding).
+
+    Anywhere else it answers like an unknown route (404). The tokens are the kind
+    ``python -m server`` prints at start-up.
     """
 
     def get(self) -> None:
         settings = self.services.settings
-        if not (settings.dev_mode and settings.auth.ephemeral and self._from_loopback()):
+        if not (settings.dev_mode and settings.auth.ephemeral and settings.dev_tokens and self._direct_local()):
             raise NotFound("No such endpoint", code="no_route")
         tokens = [
             {"user": user, "admin": admin,
@@ -82,12 +90,45 @@ class DevTokensHandler(PublicHandler):
         ]
         self.write_json({"tokens": tokens})
 
+    def _direct_local(self) -> bool:
+        headers = self.request.headers
+        if any(_is_forwarding(name) for name in headers):
+            return False
+        return _is_loopback_host(headers.get("Host", "")) and self._from_loopback()
+
     def _from_loopback(self) -> bool:
         peer = getattr(self.request.connection, "context", None)
         address = getattr(peer, "address", None)  # the real socket peer; xheaders cannot change it
         if not address:
             return False
-        try:
-            return ipaddress.ip_address(address[0]).is_loopback
-        except ValueError:
-            return False
+        return _is_loopback_address(address[0])
+
+
+# Headers proxies, tunnels and CDNs add on behalf of the real client (RFC 7239 Forwarded, RFC 9110
+# §7.6.3 Via, the de-facto X-Forwarded-* family and vendors' client-address headers).
+FORWARDING_HEADERS = frozenset({
+    "forwarded", "via", "x-real-ip", "x-client-ip", "client-ip", "true-client-ip", "cf-connecting-ip",
+    "fastly-client-ip", "x-cluster-client-ip", "x-original-forwarded-for", "x-proxyuser-ip",
+})
+
+
+def _is_forwarding(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in FORWARDING_HEADERS or lowered.startswith("x-forwarded-")
+
+
+def _is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, ``*.localhost`` (RFC 6761 §6.3) or a loopback address, with any port."""
+    name = host.strip().lower()
+    if name.startswith("["):  # [::1]:8000
+        name = name[1:].partition("]")[0]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    return name == "localhost" or name.endswith(".localhost") or _is_loopback_address(name)
+
+
+def _is_loopback_address(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False

@@ -6,6 +6,9 @@ import base64
 import binascii
 
 from server.errors import InvalidInput
+from server.numbers import count_or_none
+
+_MAX_CURSOR_CHARS = 64  # 'c' and 19 digits encode to 27 characters
 
 
 def encode_cursor(number: int) -> str:
@@ -18,9 +21,10 @@ def decode_cursor(raw: str | None) -> int | None:
     if raw is None:
         return None
     try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        if text.startswith("c") and text[1:].isdigit():
-            return int(text[1:])
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode() if len(raw) <= _MAX_CURSOR_CHARS else ""
+        number = count_or_none(text[1:]) if text.startswith("c") else None
+        if number is not None:
+            return number
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise InvalidInput("'cursor' is not a cursor this server issued", code="invalid_cursor")

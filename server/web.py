@@ -32,6 +32,7 @@ from server.errors import (
     UnsupportedMediaType,
 )
 from server.logs import log_access
+from server.numbers import count_or_none, parse_count
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ _METHODS_IN_ALLOW = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _EXPOSED_HEADERS = "ETag, Location, Retry-After, Preference-Applied, WWW-Authenticate"
 _PREFLIGHT_MAX_AGE = "600"
 _GROUP = re.compile(r"\((?:[^()]|\([^()]*\))*\)")
+MAX_QUERY_VALUE_BYTES = 1024  # cursors and ids are under 100 characters; see server.numbers
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})  # bounded metric labels
 
 
@@ -114,6 +116,9 @@ class ApiHandler(tornado.web.RequestHandler):
         self._leave()
 
     def on_connection_close(self) -> None:
+        # Tornado's fails the body future of a streamed body, which ends the request: without it, a
+        # client that leaves mid-body keeps its handler and everything buffered alive for good.
+        super().on_connection_close()
         self._leave()
 
     def _leave(self) -> None:
@@ -175,9 +180,18 @@ class ApiHandler(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(405)  # before any body is read: a PUT to an upload route is no upload
         if self._reads_own_body():
             self._limit_body()
+        self._limit_query()
         if not self.public:
             token = bearer_token(self.request.headers.get("Authorization"))
             self.principal = self.services.tokens.verify(token)
+
+    def _limit_query(self) -> None:
+        """Refuse a query value longer than any this API takes (ids, cursors, numbers), before any
+        handler parses it: a number or cursor parser then never sees thousands of digits."""
+        for name, values in self.request.query_arguments.items():
+            if any(len(value) > MAX_QUERY_VALUE_BYTES for value in values):
+                raise InvalidInput(f"Query argument '{name[:40]}' is longer than {MAX_QUERY_VALUE_BYTES} bytes",
+                                   code="query_value_too_long")
 
     # -- request body ------------------------------------------------------------------------
 
@@ -190,12 +204,12 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def _limit_body(self) -> None:
         limit = self.max_body_bytes()
-        declared = self.request.headers.get("Content-Length", "").strip()
+        declared = count_or_none(self.request.headers.get("Content-Length", ""))  # Tornado 400s a bad one
         self.request.connection.set_max_body_size(limit + _TORNADO_LIMIT_SLACK)  # type: ignore[union-attr]
-        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared > limit:
             # Let Tornado discard the declared body quietly (the connection closes after our answer)
             # instead of answering a bare 400 over ours.
-            self.request.connection.set_max_body_size(int(declared))  # type: ignore[union-attr]
+            self.request.connection.set_max_body_size(declared)  # type: ignore[union-attr]
             raise _too_large(limit)
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
@@ -280,13 +294,7 @@ class ApiHandler(tornado.web.RequestHandler):
         raw = self.get_query_argument(name, None)
         if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise InvalidInput(f"'{name}' must be an integer", code=f"invalid_{name}") from None
-        if not minimum <= value <= maximum:
-            raise InvalidInput(f"'{name}' must be between {minimum} and {maximum}", code=f"invalid_{name}")
-        return value
+        return parse_count(raw, name=f"'{name}'", code=f"invalid_{name}", minimum=minimum, maximum=maximum)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, (DomainError, tornado.web.HTTPError)):

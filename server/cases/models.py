@@ -10,6 +10,7 @@ from typing import Any
 import pydantic
 
 from server.clock import iso_utc
+from server.text import visible_strip
 
 MAX_TITLE_CHARS = 200
 MAX_TRANSCRIPT_CHARS = 2_000_000
@@ -51,7 +52,7 @@ class CaseCreate(pydantic.BaseModel):
     @pydantic.field_validator("title")
     @classmethod
     def _title_not_blank(cls, value: str) -> str:
-        value = value.strip()
+        value = visible_strip(value)  # zero-width or control characters alone are blank too
         if not value:
             raise ValueError("must not be blank")
         return value

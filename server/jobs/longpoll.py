@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from server.errors import InvalidInput
+from server.numbers import parse_count, parse_seconds
 
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*\"?([^\s,;\"]+)\"?", re.IGNORECASE)
 JITTER_FRACTION = 0.1  # up to 10% (at most 1 s) earlier, so clients do not re-poll in lockstep
@@ -39,7 +40,7 @@ def parse_wait(query_value: str | None, prefer: str | None, max_seconds: float) 
         InvalidInput: ``code="invalid_wait"`` unless ``0 < N <= max_seconds`` for ``?wait=N``.
     """
     if query_value is not None:
-        seconds = _seconds(query_value)
+        seconds = parse_seconds(query_value)
         if not (0 < seconds <= max_seconds):  # also false for NaN
             raise InvalidInput(f"'wait' must be a number of seconds above 0 and at most {max_seconds:g}",
                                code="invalid_wait")
@@ -47,17 +48,10 @@ def parse_wait(query_value: str | None, prefer: str | None, max_seconds: float) 
     match = _PREFER_WAIT.search(prefer) if prefer else None
     if match is None:
         return WaitRequest()
-    seconds = _seconds(match.group(1))
+    seconds = parse_seconds(match.group(1))
     if not (0 < seconds < math.inf):  # also false for NaN
         return WaitRequest()
     return WaitRequest(min(seconds, max_seconds), from_prefer=True)
-
-
-def _seconds(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        return math.nan
 
 
 def jittered(seconds: float) -> float:
@@ -66,25 +60,28 @@ def jittered(seconds: float) -> float:
 
 
 def parse_since(raw: str | None) -> int | None:
-    """A non-negative integer ``since`` value, or None when absent.
+    """A non-negative integer ``since`` value (or ``Last-Event-ID``), or None when absent.
 
     Raises:
-        InvalidInput: ``code="invalid_since"`` when not a non-negative integer.
+        InvalidInput: ``code="invalid_since"`` when not a non-negative integer of at most 19 digits.
     """
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()):  # isdigit alone accepts '²', which int() refuses
-        raise InvalidInput("'since' must be a non-negative integer", code="invalid_since")
-    return int(raw)
+    return parse_count(raw, name="'since'", code="invalid_since")
 
 
 def etag_version(tags: frozenset[str], job_id: str) -> int | None:
-    """The version named by an ``If-None-Match`` tag of this job (``"<job_id>.<version>"``), if any."""
+    """The version named by an ``If-None-Match`` tag of this job (``"<job_id>.<version>"``), if any.
+
+    Raises:
+        InvalidInput: ``code="invalid_if_none_match"`` when the version has more digits than any
+            version this server issues (``server.numbers.MAX_INT_DIGITS``).
+    """
     prefix = f'"{job_id}.'
     for tag in tags:
         version = tag[len(prefix):-1]
         if tag.startswith(prefix) and tag.endswith('"') and version.isascii() and version.isdigit():
-            return int(version)
+            return parse_count(version, name="The If-None-Match version", code="invalid_if_none_match")
     return None
 
 

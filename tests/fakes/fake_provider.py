@@ -49,11 +49,12 @@ class Reply:
     """One scripted answer. Build with the class methods.
 
     Attributes:
-        kind: ``ok``, ``status``, ``malformed``, ``length``, ``refusal``.
+        kind: ``ok``, ``status``, ``malformed``, ``length``, ``refusal``, ``raw``, ``cut``, ``reset``.
         output: for ``ok``: the JSON object the model "writes"; None means the canned output.
         status: HTTP status for ``status`` replies.
         headers: extra response headers (e.g. ``retry-after``).
         delay: seconds to wait before answering (None: the server's default delay).
+        body: for ``raw``: the bytes sent as they are, with ``headers``' content type.
     """
 
     kind: str = "ok"
@@ -61,6 +62,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float | None = None
+    body: bytes = b""
 
     @classmethod
     def ok(cls, output: dict[str, Any] | None = None, delay: float | None = None) -> Reply:
@@ -101,6 +103,21 @@ class Reply:
     def refusal(cls) -> Reply:
         """The model declines."""
         return cls("refusal")
+
+    @classmethod
+    def raw(cls, body: bytes, content_type: str, status: int = 200) -> Reply:
+        """Not the vendor's format at all: ``body`` as ``content_type`` (an HTML error page with 200...)."""
+        return cls("raw", status=status, headers={"content-type": content_type}, body=body)
+
+    @classmethod
+    def cut_stream(cls) -> Reply:
+        """A streamed answer whose HTTP body ends halfway, before the vendor's final events."""
+        return cls("cut")
+
+    @classmethod
+    def reset_stream(cls) -> Reply:
+        """A streamed answer whose connection is closed halfway (no end of the chunked body)."""
+        return cls("reset")
 
 
 def _retry_headers(seconds: float) -> dict[str, str]:
@@ -247,6 +264,10 @@ class FakeHandlerBase(tornado.web.RequestHandler):
         try:
             if reply.kind == "status":
                 self.send_status(reply)
+            elif reply.kind == "raw":
+                self.set_status(reply.status)
+                self.set_header("content-type", reply.headers["content-type"])
+                self.finish(reply.body)
             else:
                 await self.answer(reply, body)
         except StreamClosedError:
@@ -276,16 +297,22 @@ class FakeHandlerBase(tornado.web.RequestHandler):
         text = json.dumps(output, ensure_ascii=False)
         return text[: len(text) // 2] if reply.kind == "length" else text
 
-    async def send_events(self, events: list[str]) -> None:
-        """Stream SSE events, spread over the server's ``stream_seconds``."""
+    async def send_events(self, events: list[str], reply: Reply | None = None) -> None:
+        """Stream SSE events, spread over the server's ``stream_seconds``; a ``cut`` or ``reset``
+        ``reply`` stops after half of them (ending the body, or dropping the connection)."""
         self.set_header("content-type", "text/event-stream")
         self.set_header("cache-control", "no-cache")
         pause = self.fake.stream_seconds / max(len(events), 1)
+        if reply is not None and reply.kind in ("cut", "reset"):
+            events = events[: len(events) // 2]
         for event in events:
             self.write(event)
             await self.flush()
             if pause and not await self.fake.wait(pause):
                 return
+        if reply is not None and reply.kind == "reset":
+            self.request.connection.close()  # type: ignore[union-attr]
+            return
         self.finish()
 
 

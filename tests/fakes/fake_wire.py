@@ -52,7 +52,7 @@ class OpenAIChatHandler(FakeHandlerBase):
         events.append(self._chunk(model, {}, finish))
         events.append(_sse(self._envelope("chat.completion.chunk", model, [], usage)))
         events.append("data: [DONE]\n\n")
-        await self.send_events(events)
+        await self.send_events(events, reply)
 
     def _chunk(self, model: str, delta: dict[str, Any], finish: str | None) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
@@ -95,4 +95,4 @@ class AnthropicHandler(FakeHandlerBase):
                    _sse({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
                          "usage": {"output_tokens": usage["output_tokens"]}}, "message_delta"),
                    _sse({"type": "message_stop"}, "message_stop")]
-        await self.send_events(events)
+        await self.send_events(events, reply)

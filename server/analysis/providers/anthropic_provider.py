@@ -17,6 +17,7 @@ from server.analysis import prompts
 from server.analysis.inputs import AnalysisInput, AnalysisKind
 from server.analysis.providers._calls import StreamProgress, timed_call
 from server.analysis.providers.base import (
+    UNUSABLE_ANSWER_ERRORS,
     AnalysisOutcome,
     ProgressCallback,
     ProviderError,
@@ -84,13 +85,16 @@ class AnthropicProvider:
                 async for event in stream:
                     if event.type == "text":
                         await meter.add(event.text)
-                return await stream.get_final_message()
+                message = await stream.get_final_message()
         except anthropic.APIStatusError as exc:
             raise status_code_error(exc.status_code) from exc
         except (anthropic.APIConnectionError, anthropic.APIError, httpx2.TransportError) as exc:
             raise ProviderError("provider_unavailable") from exc
-        except ValueError as exc:  # the SDK could not assemble the streamed message
-            raise ProviderError("invalid_output") from exc
+        except UNUSABLE_ANSWER_ERRORS as exc:  # the SDK could not assemble a message: not an answer
+            raise ProviderError("provider_unavailable") from exc
+        if message.stop_reason is None:  # the stream ended before its message_delta: half an answer
+            raise ProviderError("provider_unavailable")
+        return message
 
 
 def _validated(kind: AnalysisKind, message: anthropic.types.Message) -> pydantic.BaseModel:

@@ -93,6 +93,14 @@ class ProviderError(JobFailed):
         super().__init__(code, message)
 
 
+# What the SDKs raise when a 200 answer is not their format at all (an HTML error page, free text,
+# an empty or cut-off event stream): JSON errors from their event-stream decoder (ValueError),
+# assertions of their stream accumulators that no event came, and attribute/key/type/index errors
+# from events missing their fields. Caught after the SDKs' own error classes, so it never hides one.
+UNUSABLE_ANSWER_ERRORS: tuple[type[Exception], ...] = (
+    AssertionError, ValueError, TypeError, KeyError, AttributeError, IndexError)
+
+
 def status_code_error(status: int) -> ProviderError:
     """The ``ProviderError`` for an HTTP error status the SDK gave up on."""
     if status == 429:

@@ -17,6 +17,7 @@ from server.analysis import prompts
 from server.analysis.inputs import AnalysisInput, AnalysisKind
 from server.analysis.providers._calls import StreamProgress, timed_call
 from server.analysis.providers.base import (
+    UNUSABLE_ANSWER_ERRORS,
     AnalysisOutcome,
     ProgressCallback,
     ProviderError,
@@ -85,7 +86,11 @@ class OpenAIProvider:
                 async for event in stream:
                     if event.type == "content.delta":
                         await meter.add(event.delta)
+                if not _finished(stream):  # no chunk, or none with a finish reason: not a whole answer
+                    raise ProviderError("provider_unavailable")
                 completion = await stream.get_final_completion()
+        except ProviderError:
+            raise
         except openai.LengthFinishReasonError as exc:
             raise ProviderError("invalid_output", truncated=True) from exc
         except openai.ContentFilterFinishReasonError as exc:
@@ -93,12 +98,26 @@ class OpenAIProvider:
         except (pydantic.ValidationError, json.JSONDecodeError) as exc:
             # The SDK validates the content as soon as the stream ends: a cut-off answer fails
             # validation before LengthFinishReasonError is raised, so look at the finish reason.
+            # Before the end, a JSON error is the event stream itself (an HTML page, text): no answer.
+            if not _finished(stream):
+                raise ProviderError("provider_unavailable") from exc
             raise ProviderError("invalid_output", truncated=_was_cut(stream)) from exc
         except openai.APIStatusError as exc:
             raise status_code_error(exc.status_code) from exc
         except (openai.APIConnectionError, openai.APIError, httpx2.TransportError) as exc:
             raise ProviderError("provider_unavailable") from exc
+        except UNUSABLE_ANSWER_ERRORS as exc:  # the SDK choked on something that was not an answer
+            raise ProviderError("provider_unavailable") from exc
         return _parsed(completion), _usage(completion)
+
+
+def _finished(stream: object) -> bool:
+    """True when the stream delivered a chunk with a finish reason (the vendor's end of an answer)."""
+    try:
+        snapshot = stream.current_completion_snapshot  # type: ignore[attr-defined]
+        return any(choice.finish_reason for choice in snapshot.choices)
+    except (AttributeError, AssertionError):  # no stream, or no chunk at all
+        return False
 
 
 def _was_cut(stream: object) -> bool:
