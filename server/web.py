@@ -279,7 +279,18 @@ class ApiHandler(tornado.web.RequestHandler):
             body = {"detail": "Internal server error", "code": "internal"}
         else:
             body = {"detail": self._reason, "code": _HTTP_CODES.get(status_code, "http_error")}
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(allowed_methods(type(self))))  # RFC 9110 §15.5.6: MUST
         self.finish(json.dumps(body))
+
+
+def allowed_methods(handler: type[tornado.web.RequestHandler]) -> list[str]:
+    """The HTTP methods ``handler`` implements (the ``Allow`` header of its 405 answers)."""
+    return [method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+            if getattr(handler, method.lower()) is not _UNIMPLEMENTED]
+
+
+_UNIMPLEMENTED = tornado.web.RequestHandler._unimplemented_method
 
 
 class PublicHandler(ApiHandler):
