@@ -21,6 +21,8 @@ setup(
         "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
         "python-docx>=1.1,<2",
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
+        # Swagger UI's files for GET /docs, served by this server (no CDN); 5.x renders OpenAPI 3.1.
+        "swagger-ui-bundle-v2>=5.17,<6",
     ],
     extras_require={
         "test": [
@@ -32,6 +34,8 @@ setup(
             "fpdf2>=2.7",  # generates the test PDFs (Hebrew with DejaVu Sans)
             # Drives Debian's chromium in tests/page (apt-get install chromium; never `playwright install`).
             "playwright>=1.40",
+            "openapi-spec-validator>=0.7,<1",  # GET /openapi.json is valid OpenAPI 3.1
+            "schemathesis>=4.30,<5",  # fuzzes the running server against its OpenAPI document (tests/openapi)
         ],
     },
     entry_points={"console_scripts": ["case-job-server=server.__main__:main"]},
