@@ -143,6 +143,8 @@ class ApiHandler(tornado.web.RequestHandler):
         if self.request.method == "OPTIONS":
             self._preflight()
             return
+        if self.request.method not in allowed_methods(type(self)):
+            raise tornado.web.HTTPError(405)  # before any body is read: no body limit may answer first
         if self._reads_own_body():
             self._limit_body()
         if not self.public:
