@@ -182,8 +182,17 @@ def _analysis(summary: str, needs: str, input_codes: tuple[str, ...]) -> Operati
                      links=_ANALYSIS_LINKS)
 
 
-_SSE_SCHEMA = {"type": "string", "description": "`id: <version>\\nevent: job\\ndata: <Job JSON>\\n\\n` per change, "
-                                                "`: keep-alive` comments between; ends after the terminal event."}
+_SSE_EVENT = {
+    "type": "object", "required": ["event", "data", "id"],
+    "description": "One event per job change (`id: <version>`, `event: job`, `data: <Job JSON>`); `: keep-alive` "
+                   "comments between; the stream ends after the terminal event.",
+    "properties": {
+        "event": {"const": "job"},
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The job version; resume with Last-Event-ID."},
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "contentSchema": {"$ref": "#/components/schemas/JobView"}},
+    },
+}
 _TEXT = {"type": "string"}
 
 PATHS: dict[str, dict[str, Operation]] = {
@@ -228,7 +237,7 @@ PATHS: dict[str, dict[str, Operation]] = {
     }, description="Owner or admin. No body.")},
     "/jobs/{job_id}/events": {"get": Operation("Stream a job's changes (Server-Sent Events)", "jobs", {
         200: Answer("One `event: job` per change; `id:` is the job version.", media="text/event-stream",
-                    text_schema=_SSE_SCHEMA),
+                    text_schema=_SSE_EVENT),
         400: _error("Bad id or Last-Event-ID.", "invalid_job_id", "invalid_since"),
         401: _unauthorized(),
         404: _job_404(),
