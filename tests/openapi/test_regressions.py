@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cases.files import new_case, upload
+
 
 @pytest.mark.gen_test(timeout=20)
 @pytest.mark.parametrize(("method", "path", "allow"), [
@@ -29,3 +31,14 @@ async def test_unsupported_method_with_a_body_answers_405_not_413(api):
                               headers={"Content-Type": "multipart/form-data; boundary=b"})
     assert reply.status == 405 and reply.headers["Allow"] == "GET, POST"
     assert reply.json["code"] == "method_not_allowed"
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_upload_with_an_unknown_form_field_is_400_and_not_stored(api):
+    # Schemathesis ST201: "Schema-violating request accepted: in body - object with unexpected
+    # properties" (a multipart upload with an extra field got 201). JSON bodies refuse unknown fields too.
+    case_id = await new_case(api)
+    reply = await upload(api, case_id, "a.txt", b"Medical summary", document_type="general", note="extra")
+    assert reply.status == 400 and reply.json["code"] == "unknown_field"
+    listed = await api.get(f"/cases/{case_id}/documents")
+    assert listed.json["count"] == 0
