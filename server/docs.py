@@ -49,9 +49,9 @@ class Document:
     etag: str
 
     @classmethod
-    def build(cls) -> Document:
+    def build(cls, longpoll_max_seconds: float) -> Document:
         """Generate the document from the models and ``server.openapi.PATHS`` (~60 ms)."""
-        body = document_bytes()
+        body = document_bytes(longpoll_max_seconds)
         return cls(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
 
 
@@ -59,7 +59,7 @@ def document_for(services: Services) -> Document:
     """The document of this app: built at start-up (``server.app.startup``), or on first use."""
     document = services.extras.get(EXTRAS_KEY)
     if document is None:
-        document = services.extras[EXTRAS_KEY] = Document.build()
+        document = services.extras[EXTRAS_KEY] = Document.build(services.settings.push.longpoll_max_seconds)
     return document  # type: ignore[no-any-return]
 
 

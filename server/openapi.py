@@ -92,7 +92,7 @@ HEADERS: dict[str, dict[str, Any]] = {
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "wait": {"in": "query", "description": "Long-poll: answer at the first change or after this many seconds "
-                                           "(0 < wait <= LONGPOLL_MAX_SECONDS, default cap 25).",
+                                           "(at most this server's LONGPOLL_MAX_SECONDS).",
              "schema": {"type": "number", "exclusiveMinimum": 0}},
     "since_version": {"name": "since", "in": "query",
                       "description": "Job version the client has; a long-poll answers once the job is newer.",
@@ -162,9 +162,11 @@ def _json_body_answers() -> dict[int, Answer]:
             415: _error("Body not sent as application/json.", "unsupported_content_type")}
 
 
-_ANALYSIS_LINKS = {202: {"GetJob": {"operationId": "getJob", "parameters": {"job_id": "$response.body#/job_id"}},
-                         "CancelJob": {"operationId": "cancelJob",
-                                       "parameters": {"job_id": "$response.body#/job_id"}}}}
+_JOB_FROM_BODY = {"job_id": "$response.body#/job_id"}
+_CASE_FROM_BODY = {"case_id": "$response.body#/case_id"}
+_ANALYSIS_LINKS = {202: {"GetJob": {"operationId": "getJob", "parameters": _JOB_FROM_BODY},
+                         "StreamJob": {"operationId": "streamJob", "parameters": _JOB_FROM_BODY},
+                         "CancelJob": {"operationId": "cancelJob", "parameters": _JOB_FROM_BODY}}}
 
 
 def _analysis(summary: str, needs: str, input_codes: tuple[str, ...]) -> Operation:
@@ -225,7 +227,8 @@ PATHS: dict[str, dict[str, Operation]] = {
         404: _job_404(),
         429: _error("Too many open long-polls for this user.", *WAIT_CODES, headers=("Retry-After",)),
         503: _error("Too many open long-polls on this server.", *WAIT_CODES, headers=("Retry-After",)),
-    }, description="`wait` (or `Prefer: wait=N`) long-polls: the answer comes when the job differs from the "
+    }, links={200: {"CancelJob": {"operationId": "cancelJob", "parameters": _JOB_FROM_BODY}}},
+        description="`wait` (or `Prefer: wait=N`) long-polls: the answer comes when the job differs from the "
                    "baseline (`If-None-Match` version, else `since`, else the current version), or at the deadline.",
         params=("wait", "since_version", "until", "If-None-Match", "Prefer"))},
     "/jobs/{job_id}/cancel": {"post": Operation("Cancel a job", "jobs", {
@@ -258,13 +261,12 @@ PATHS: dict[str, dict[str, Operation]] = {
             **_json_body_answers(),
             503: _error("The case store cannot answer now.", *CASE_503, headers=("Retry-After",)),
         }, body=CaseCreate, links={201: {
-            "GetCase": {"operationId": "getCase", "parameters": {"case_id": "$response.body#/case_id"}},
-            "UploadDocument": {"operationId": "uploadDocument", "parameters": {"case_id": "$response.body#/case_id"}},
-            "AnalyzeCall": {"operationId": "analyzeCall", "parameters": {"case_id": "$response.body#/case_id"}},
-            "AnalyzeWithAgent": {"operationId": "analyzeWithAgent",
-                                 "parameters": {"case_id": "$response.body#/case_id"}},
-            "AnalyzeForm7801": {"operationId": "analyzeForm7801",
-                                "parameters": {"case_id": "$response.body#/case_id"}},
+            "GetCase": {"operationId": "getCase", "parameters": _CASE_FROM_BODY},
+            "PutCallDetails": {"operationId": "putCallDetails", "parameters": _CASE_FROM_BODY},
+            "UploadDocument": {"operationId": "uploadDocument", "parameters": _CASE_FROM_BODY},
+            "AnalyzeCall": {"operationId": "analyzeCall", "parameters": _CASE_FROM_BODY},
+            "AnalyzeWithAgent": {"operationId": "analyzeWithAgent", "parameters": _CASE_FROM_BODY},
+            "AnalyzeForm7801": {"operationId": "analyzeForm7801", "parameters": _CASE_FROM_BODY},
         }}),
     },
     "/cases/{case_id}": {
@@ -274,14 +276,17 @@ PATHS: dict[str, dict[str, Operation]] = {
     },
     "/cases/{case_id}/call-details": {"put": Operation("Replace the call transcript and messages", "cases", {
         200: Answer("The updated case.", CaseView), **_case_answers(*JSON_BODY_400), **_json_body_answers(),
-    }, body=CallDetails)},
+    }, body=CallDetails, links={200: {
+        "AnalyzeCall": {"operationId": "analyzeCall", "parameters": _CASE_FROM_BODY},
+        "AnalyzeForm7801": {"operationId": "analyzeForm7801", "parameters": _CASE_FROM_BODY},
+    }})},
     "/cases/{case_id}/documents": {
         "get": Operation("List a case's documents", "documents",
                          {200: Answer("The documents (no text).", DocumentList), **_case_answers()}),
         "post": Operation("Upload a document (PDF or DOCX)", "documents", {
             201: Answer("Stored, with its extracted text's summary and warnings.", DocumentUploaded,
                         headers=("Location",)),
-            **_case_answers("malformed_multipart", "missing_file", "invalid_document_type"),
+            **_case_answers("malformed_multipart", "missing_file", "invalid_document_type", "unknown_field"),
             413: _error("File over MAX_UPLOAD_BYTES.", "file_too_large"),
             415: _error("Not multipart/form-data, or the file is not a PDF, DOCX or UTF-8 text.",
                         "unsupported_content_type", "unsupported_file_type"),
@@ -289,12 +294,9 @@ PATHS: dict[str, dict[str, Operation]] = {
                         "encrypted_file", "truncated_file", "docx_too_large"),
         }, multipart=True, links={201: {
             "GetDocument": {"operationId": "getDocument",
-                            "parameters": {"case_id": "$response.body#/case_id",
-                                           "document_id": "$response.body#/document_id"}},
-            "AnalyzeWithAgent": {"operationId": "analyzeWithAgent",
-                                 "parameters": {"case_id": "$response.body#/case_id"}},
-            "AnalyzeForm7801": {"operationId": "analyzeForm7801",
-                                "parameters": {"case_id": "$response.body#/case_id"}},
+                            "parameters": {**_CASE_FROM_BODY, "document_id": "$response.body#/document_id"}},
+            "AnalyzeWithAgent": {"operationId": "analyzeWithAgent", "parameters": _CASE_FROM_BODY},
+            "AnalyzeForm7801": {"operationId": "analyzeForm7801", "parameters": _CASE_FROM_BODY},
         }}),
     },
     "/cases/{case_id}/documents/{document_id}": {
@@ -353,17 +355,24 @@ _EXTRA_SCHEMAS: list[type[pydantic.BaseModel]] = [
 # -- building ----------------------------------------------------------------------------------
 
 
-def build_document(version: str = "0.1.0", examples: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_document(version: str = "0.1.0", examples: dict[str, Any] | None = None,
+                   longpoll_max_seconds: float = 25.0) -> dict[str, Any]:
     """The OpenAPI 3.1 document as a dict (JSON-ready).
 
     Args:
         version: the API version shown in ``info``.
         examples: real answers by ``"<METHOD> <path> <status>"`` (default: ``openapi_examples.json``).
+        longpoll_max_seconds: this server's ``LONGPOLL_MAX_SECONDS``, the documented maximum of ``wait``.
     """
     schemas = _component_schemas()
     examples = load_examples() if examples is None else examples
     paths = {path: {method: _operation(path, method, op, examples) for method, op in ops.items()}
              for path, ops in PATHS.items()}
+    for ops in paths.values():
+        for operation in ops.values():
+            for param in operation.get("parameters", []):
+                if param["name"] == "wait" and param["in"] == "query":
+                    param["schema"] = {**param["schema"], "maximum": longpoll_max_seconds}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -437,8 +446,10 @@ def _operation(path: str, method: str, op: Operation, examples: dict[str, Any]) 
                          "description": "A PDF, DOCX or UTF-8 text file, at most MAX_UPLOAD_BYTES."},
                 "document_type": {"type": "string", "enum": [kind.value for kind in DocumentType],
                                   "default": "general"}}},
+            "example": {"file": "Medical summary: lumbar disc herniation, 40% work capacity.",
+                        "document_type": "medical_report"},
             "encoding": {"file": {"contentType": "application/pdf, application/vnd.openxmlformats-officedocument."
-                                                 "wordprocessingml.document, application/octet-stream"}}}}}
+                                                 "wordprocessingml.document, text/plain, application/octet-stream"}}}}}
     key = f"{method.upper()} {path}"
     doc["responses"] = {str(status): _response(answer, examples.get(f"{key} {status}"), op.links.get(status))
                         for status, answer in sorted(op.answers.items())}
@@ -483,6 +494,7 @@ def _response(answer: Answer, example: Any, links: dict[str, Any] | None) -> dic
     return doc
 
 
-def document_bytes(version: str = "0.1.0") -> bytes:
+def document_bytes(longpoll_max_seconds: float = 25.0) -> bytes:
     """The document as compact UTF-8 JSON (what ``GET /openapi.json`` sends)."""
-    return json.dumps(build_document(version), ensure_ascii=False, separators=(",", ":")).encode()
+    document = build_document(longpoll_max_seconds=longpoll_max_seconds)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
