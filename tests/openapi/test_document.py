@@ -17,7 +17,7 @@ from openapi_spec_validator import validate
 from server.app import routes
 from server.jobs.models import Job, JobStatus, encode_result, job_json
 from server.jobs.views import JobList, JobView
-from server.openapi import PATHS, build_document
+from server.openapi import PATHS, build_document, load_examples
 from server.page import CONTENT_SECURITY_POLICY
 from server.web import allowed_methods
 from tests.conftest import TEST_SECRET
@@ -154,6 +154,21 @@ def test_job_list_text_validates_against_job_list():
 
 
 def _validate(instance: object, name: str) -> None:
+    _validate_schema(instance, {"$ref": f"#/components/schemas/{name}"}, build_document())
+
+
+def test_openapi_examples_are_real_answers_that_still_validate():
     document = build_document()
-    resolver_schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
-    jsonschema.Draft202012Validator(resolver_schema, format_checker=jsonschema.FormatChecker()).validate(instance)
+    examples = load_examples()
+    assert {"GET /jobs/{job_id} 200", "GET /jobs 200", "POST /cases 201",
+            "POST /vapi/re-analyze-call/{case_id} 202", "POST /cases/{case_id}/documents 201"} <= set(examples)
+    for key, example in examples.items():
+        method, path, status = key.split(" ")
+        content = document["paths"][path][method.lower()]["responses"][status]["content"]["application/json"]
+        assert content["example"] == example
+        _validate_schema(example, content["schema"], document)
+
+
+def _validate_schema(instance: object, schema: dict, document: dict) -> None:
+    root = {**schema, "components": document["components"]}
+    jsonschema.Draft202012Validator(root, format_checker=jsonschema.FormatChecker()).validate(instance)
