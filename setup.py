@@ -8,7 +8,7 @@ setup(
     description="Tornado job server for long-running LLM analyses of legal case material",
     python_requires=">=3.10",
     packages=find_packages(include=["server", "server.*"]),
-    package_data={"server.cases": ["demo_files/*.pdf", "demo_files/*.docx"]},
+    package_data={"server": ["openapi_examples.json"], "server.cases": ["demo_files/*.pdf", "demo_files/*.docx"]},
     install_requires=[
         "tornado>=6.4.1,<7",
         "PyJWT[crypto]>=2.10.1,<3",  # 2.10.0 accepted a partial issuer match (CVE-2024-53861)

@@ -14,10 +14,11 @@ import pytest
 import tornado.web
 from openapi_spec_validator import validate
 
+from server.api_spec import PATHS
 from server.app import routes
 from server.jobs.models import Job, JobStatus, encode_result, job_json
 from server.jobs.views import JobList, JobView
-from server.openapi import PATHS, build_document, load_examples
+from server.openapi import build_document, load_examples
 from server.page import CONTENT_SECURITY_POLICY
 from server.web import allowed_methods
 from tests.conftest import TEST_SECRET
