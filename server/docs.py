@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import swagger_ui_bundle  # type: ignore[import-untyped]
+import swagger_ui_bundle
 import tornado.web
 
 from server.openapi import document_bytes
