@@ -8,7 +8,7 @@ setup(
     description="Tornado job server for long-running LLM analyses of legal case material",
     python_requires=">=3.10",
     packages=find_packages(include=["server", "server.*"]),
-    package_data={"server.cases": ["demo_files/*.pdf", "demo_files/*.docx"]},
+    package_data={"server": ["openapi_examples.json"], "server.cases": ["demo_files/*.pdf", "demo_files/*.docx"]},
     install_requires=[
         "tornado>=6.4.1,<7",
         "PyJWT[crypto]>=2.10.1,<3",  # 2.10.0 accepted a partial issuer match (CVE-2024-53861)
@@ -21,6 +21,8 @@ setup(
         "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
         "python-docx>=1.1,<2",
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
+        # Swagger UI's files for GET /docs, served by this server (no CDN); 5.x renders OpenAPI 3.1.
+        "swagger-ui-bundle-v2>=5.17,<6",
     ],
     extras_require={
         "test": [
@@ -35,6 +37,8 @@ setup(
             # Real client libraries the tests drive the server with (SSE, shutdown storm; issue 16).
             "httpx>=0.27,<1",
             "httpx-sse>=0.4,<1",
+            "openapi-spec-validator>=0.7,<1",  # GET /openapi.json is valid OpenAPI 3.1
+            "schemathesis>=4.30,<5",  # fuzzes the running server against its OpenAPI document (tests/openapi)
         ],
     },
     entry_points={"console_scripts": ["case-job-server=server.__main__:main"]},

@@ -21,6 +21,7 @@ from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandl
 from server.cases.service import CaseServices
 from server.cases.uploads import DocumentListHandler
 from server.config import Settings
+from server.docs import SWAGGER_UI_DIR, SWAGGER_UI_FILES, DocsHandler, OpenApiHandler, SwaggerAssetHandler, document_for
 from server.draining import begin_drain
 from server.health import HealthHandler, MetricsHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
@@ -88,6 +89,9 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
         (rf"/cases/{UUID_PATTERN}/analyze-documents-form7801", Form7801AnalysisHandler, api),
         (r"/", PageHandler, api),
         (r"/dev/tokens", DevTokensHandler, api),
+        (r"/openapi.json", OpenApiHandler, api),
+        (r"/docs", DocsHandler, api),
+        (rf"/docs/{SWAGGER_UI_FILES}", SwaggerAssetHandler, {"path": SWAGGER_UI_DIR}),
     ]
 
 
@@ -130,11 +134,12 @@ def listen(services: Services, app: tornado.web.Application, sockets: list[socke
 async def startup(services: Services) -> None:
     """Start-up I/O before the server listens: open and migrate the case database; in dev mode,
     seed demo cases for ``dev-user`` when it is empty. In production, warn when ``/metrics`` is
-    public (no ``METRICS_TOKEN``)."""
+    public (no ``METRICS_TOKEN``). The OpenAPI document is generated here."""
     if services.settings.production and services.settings.observability.metrics_token is None:
         log.warning("/metrics is public: anyone who reaches this server can read its metrics; set METRICS_TOKEN "
                     "(>= 16 characters) to require 'Authorization: Bearer <METRICS_TOKEN>', or block /metrics "
                     "at the router")
+    document_for(services)
     if services.cases is not None:
         await services.cases.open()
         if services.settings.dev_mode:

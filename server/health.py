@@ -8,6 +8,7 @@ import logging
 
 from server.errors import Unauthenticated
 from server.services import ReadinessCheck
+from server.views import HealthView, ReadyView
 from server.web import PublicHandler
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ class HealthHandler(PublicHandler):
     """``GET /healthz``: 200 while the process answers."""
 
     def get(self) -> None:
-        self.write_json({"status": "ok"})
+        self.write_json(HealthView(status="ok").model_dump(mode="json"))
 
 
 class ReadyHandler(PublicHandler):
@@ -37,13 +38,13 @@ class ReadyHandler(PublicHandler):
         accepting = services.runner.accepting
         ready = all(results) and accepting
         describe = services.extras.get("describe_providers")
-        self.write_json({
-            "status": "ready" if ready else "not_ready",
-            "checks": {name: "ok" if ok else "failing" for name, ok in zip(checks, results, strict=True)},
-            "store": "ok" if results[0] else "unreachable",
-            "accepting_jobs": accepting,
-            "providers": describe() if describe else {},
-        }, 200 if ready else 503)
+        self.write_json(ReadyView(
+            status="ready" if ready else "not_ready",
+            checks={name: "ok" if ok else "failing" for name, ok in zip(checks, results, strict=True)},
+            store="ok" if results[0] else "unreachable",
+            accepting_jobs=accepting,
+            providers=describe() if describe else {},
+        ).model_dump(mode="json"), 200 if ready else 503)
 
 
 async def _check(name: str, check: ReadinessCheck) -> bool:

@@ -14,6 +14,7 @@ import tornado.web
 
 from server.auth import mint_token
 from server.errors import NotFound
+from server.views import DevToken, DevTokens
 from server.web import PublicHandler
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -84,11 +85,11 @@ class DevTokensHandler(PublicHandler):
         if not (settings.dev_mode and settings.auth.ephemeral and settings.dev_tokens and self._direct_local()):
             raise NotFound("No such endpoint", code="no_route")
         tokens = [
-            {"user": user, "admin": admin,
-             "token": mint_token(settings.auth, user, admin=admin, ttl_seconds=DEV_TOKEN_TTL_SECONDS)}
+            DevToken(user=user, admin=admin,
+                     token=mint_token(settings.auth, user, admin=admin, ttl_seconds=DEV_TOKEN_TTL_SECONDS))
             for user, admin in DEV_USERS
         ]
-        self.write_json({"tokens": tokens})
+        self.write_json(DevTokens(tokens=tokens).model_dump(mode="json"))
 
     def _direct_local(self) -> bool:
         headers = self.request.headers

@@ -17,6 +17,7 @@ from tornado.web import RequestHandler
 from server.app import routes
 from server.auth import TokenVerifier, verify_token
 from server.config import AuthSettings
+from server.docs import SWAGGER_UI_FILES
 from server.errors import Unauthenticated
 from tests.conftest import TEST_SECRET
 
@@ -25,6 +26,7 @@ PUBLIC_ROUTES = {
     r"/metrics",  # public unless METRICS_TOKEN is set (tests/ops/test_metrics.py)
     r"/",  # the page itself holds no data; it signs in by itself and sends the token on each API call
     r"/dev/tokens",  # answers 404 unless dev mode with the ephemeral secret (tests/test_page.py)
+    r"/openapi.json", r"/docs", rf"/docs/{SWAGGER_UI_FILES}",  # the API's description, no data (tests/openapi)
 }
 
 

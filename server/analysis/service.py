@@ -9,6 +9,7 @@ from typing import Any
 from server.analysis.idempotency import IdempotencyStore
 from server.analysis.inputs import AnalysisKind
 from server.analysis.ports import ProviderSet
+from server.analysis.views import AnalysisAccepted
 from server.auth import Principal
 from server.cases.models import Case, CaseDocument
 from server.errors import InvalidInput
@@ -91,18 +92,12 @@ class AnalysisService:
                 job = await self._runner.submit(kind.value, case.owner_id, metadata, {"case_id": case.case_id})
                 job_id = job.job_id
                 self._active[(case.case_id, kind)] = job_id
-        body: dict[str, Any] = {
-            "status": "accepted",
-            "job_id": job_id,
-            "message": f"{endpoint.label} job created. Poll /jobs/{job_id} for status.",
-            "poll_url": f"/jobs/{job_id}",
-        }
-        if endpoint.counts_documents:
-            body["documents_count"] = document_count
+        message = f"{endpoint.label} job created. Poll /jobs/{job_id} for status."
         if deduplicated:
-            body["deduplicated"] = True
-            body["message"] = (f"{endpoint.label} is already in progress for this case. "
-                               f"Poll /jobs/{job_id} for status.")
+            message = f"{endpoint.label} is already in progress for this case. Poll /jobs/{job_id} for status."
+        body = AnalysisAccepted(job_id=job_id, message=message, poll_url=f"/jobs/{job_id}",
+                                documents_count=document_count if endpoint.counts_documents else None,
+                                deduplicated=True if deduplicated else None).json_dict()
         return 202, body, {"Location": f"/jobs/{job_id}", "Retry-After": str(POLL_INTERVAL_SECONDS)}
 
     async def _active_job(self, case_id: str, kind: AnalysisKind) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from server.cases.access import CASE_NOT_FOUND, parse_uuid, visible_case
 from server.cases.models import CallDetails, Case, CaseCreate, case_summary_view, case_view, document_view
 from server.cases.service import CaseServices
+from server.cases.views import CaseList
 from server.errors import NotFound, Unavailable
 from server.pagination import decode_cursor, encode_cursor
 from server.web import ApiHandler
@@ -47,11 +48,11 @@ class CaseListHandler(CaseHandlerBase):
             None if self.principal.is_admin else self.principal.user_id,
             decode_cursor(self.get_query_argument("cursor", None)),
             self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE))
-        self.write_json({
+        self.write_json(CaseList.model_validate({
             "cases": [case_summary_view(case) for case in page.cases],
             "count": len(page.cases),
             "next_cursor": encode_cursor(page.next_before) if page.next_before is not None else None,
-        })
+        }).model_dump(mode="json"))
 
     async def post(self) -> None:
         body = self.json_body(CaseCreate)

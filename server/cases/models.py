@@ -9,7 +9,7 @@ from typing import Any
 
 import pydantic
 
-from server.clock import iso_utc
+from server.cases.views import CaseSummaryView, CaseView, DocumentView, DocumentWithText
 from server.text import visible_strip
 
 MAX_TITLE_CHARS = 200
@@ -119,42 +119,42 @@ class CasePage:
 
 
 def case_view(case: Case) -> dict[str, Any]:
-    """The full public view of a case (``GET /cases/{id}``)."""
-    return {
-        "case_id": case.case_id,
-        "user_id": case.owner_id,
-        "title": case.title,
-        "status": case.status,
-        "call_details": case.call_details,
-        "call_summary": case.call_summary,
-        "agent_analysis": case.agent_analysis,
-        "final_document_analysis": case.final_document_analysis,
-        "documents_count": case.document_count,
-        "created_at": iso_utc(case.created_at),
-        "updated_at": iso_utc(case.updated_at),
-    }
+    """The full public view of a case (``GET /cases/{id}``), shaped by ``CaseView``."""
+    return CaseView(
+        case_id=case.case_id,
+        user_id=case.owner_id,
+        title=case.title,
+        status=case.status,
+        call_details=case.call_details,
+        call_summary=case.call_summary,
+        agent_analysis=case.agent_analysis,
+        final_document_analysis=case.final_document_analysis,
+        documents_count=case.document_count,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+    ).model_dump(mode="json")
 
 
 def case_summary_view(case: Case) -> dict[str, Any]:
-    """The short view of a case in ``GET /cases`` (no transcript, no analyses)."""
-    return {
-        "case_id": case.case_id,
-        "user_id": case.owner_id,
-        "title": case.title,
-        "status": case.status,
-        "has_transcript": bool(case.transcript.strip()),
-        "has_call_summary": case.call_summary is not None,
-        "has_agent_analysis": case.agent_analysis is not None,
-        "has_final_document_analysis": case.final_document_analysis is not None,
-        "documents_count": case.document_count,
-        "created_at": iso_utc(case.created_at),
-        "updated_at": iso_utc(case.updated_at),
-    }
+    """The short view of a case in ``GET /cases`` (no transcript, no analyses), shaped by ``CaseSummaryView``."""
+    return CaseSummaryView(
+        case_id=case.case_id,
+        user_id=case.owner_id,
+        title=case.title,
+        status=case.status,
+        has_transcript=bool(case.transcript.strip()),
+        has_call_summary=case.call_summary is not None,
+        has_agent_analysis=case.agent_analysis is not None,
+        has_final_document_analysis=case.final_document_analysis is not None,
+        documents_count=case.document_count,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+    ).model_dump(mode="json")
 
 
 def document_view(document: CaseDocument, *, with_text: bool = False) -> dict[str, Any]:
-    """The public view of a document; ``text`` only when ``with_text`` (single-document GET)."""
-    view: dict[str, Any] = {
+    """The public view of a document (``DocumentView``); ``text`` only when ``with_text`` (``DocumentWithText``)."""
+    fields: dict[str, Any] = {
         "document_id": document.document_id,
         "case_id": document.case_id,
         "file_name": document.file_name,
@@ -166,8 +166,8 @@ def document_view(document: CaseDocument, *, with_text: bool = False) -> dict[st
         "text_found": document.text_found,
         "text_chars": document.text_chars,
         "uploaded_by": document.uploaded_by,
-        "created_at": iso_utc(document.created_at),
+        "created_at": document.created_at,
     }
     if with_text:
-        view["text"] = document.text
-    return view
+        return DocumentWithText(**fields, text=document.text).model_dump(mode="json")
+    return DocumentView(**fields).model_dump(mode="json")

@@ -118,6 +118,8 @@ class DocumentListHandler(CaseHandlerBase):
                                                   arguments, files, self.request.headers)
         except tornado.httputil.HTTPInputError:
             raise InvalidInput("The multipart body is malformed", code="malformed_multipart") from None
+        if set(arguments) - {"document_type"} or set(files) - {"file"}:  # as JSON bodies: unknown fields refused
+            raise InvalidInput("Send only the multipart fields 'file' and 'document_type'", code="unknown_field")
         uploads = files.get("file", [])
         if len(uploads) != 1:
             raise InvalidInput("Send exactly one file in the multipart field 'file'", code="missing_file")
