@@ -20,6 +20,7 @@ setup(
         "python-json-logger>=3.1,<5",  # LOG_FORMAT=json; 3.1 added pythonjsonlogger.json
         "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
         "python-docx>=1.1,<2",
+        "python-bidi>=0.6,<1",  # Hebrew visual-to-logical repair (Unicode bidirectional algorithm, UAX #9)
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
     ],
     extras_require={
@@ -30,6 +31,8 @@ setup(
             "setuptools<82",
             "pytest-timeout>=2.3",
             "fpdf2>=2.7",  # generates the test PDFs (Hebrew with DejaVu Sans)
+            "uharfbuzz>=0.39",  # fpdf2's text shaping: test PDFs with Hebrew stored in visual order
+            "reportlab>=4,<6",  # generates test PDFs with filled AcroForm fields (fpdf2 cannot)
             # Drives Debian's chromium in tests/page (apt-get install chromium; never `playwright install`).
             "playwright>=1.40",
         ],

@@ -8,7 +8,7 @@ limit. Tornado then closes the connection instead of reading the rest.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 import uuid
 
 import tornado.httputil
@@ -21,7 +21,7 @@ from server.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, 
 from server.web import status_for
 
 ENVELOPE_BYTES = 64 * 1024  # multipart boundaries, part headers and the document_type field
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 _DOCUMENT_TYPES = ", ".join(kind.value for kind in DocumentType)
 
 
@@ -31,10 +31,23 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 
 def clean_file_name(raw: str | None) -> str:
-    """The last path segment of ``raw`` without control characters, at most 255 characters."""
+    """The last path segment of ``raw`` without control characters, at most 255 characters.
+
+    Removed: C0/C1 controls (Unicode category Cc), format characters (Cf) such as the bidirectional
+    controls U+200E/U+200F, U+202A-U+202E and U+2066-U+2069 that can make ``x<U+202E>fdp.exe`` display as
+    ``xexe.pdf`` (Unicode TR #36 §2.1, CVE-2021-42574 "Trojan Source"), line and paragraph separators
+    and lone surrogates. Kept: every printable character (Hebrew included) and the zero-width
+    (non-)joiners U+200C/U+200D, which shape letters and emoji but never reorder them.
+    """
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE_NAME.sub("", name).strip()
+    name = "".join(char for char in name if _printable(char)).strip()
     return name[:255] or "document"
+
+
+def _printable(char: str) -> bool:
+    if char in "\u200c\u200d":
+        return True
+    return unicodedata.category(char) not in _UNSAFE_CATEGORIES
 
 
 def document_type(raw: bytes | None) -> str:

@@ -237,3 +237,20 @@ async def test_docx_that_expands_hundreds_of_times_is_refused_before_parsing(api
     reply = await upload(api, case_id, "report.docx", bomb)
     assert reply.status == 422 and reply.json["code"] == "docx_too_large"
     assert (await upload(api, case_id, "fine.docx", files.docx())).status == 201
+
+
+@pytest.mark.gen_test(timeout=20)
+@pytest.mark.parametrize(("raw", "stored"), [
+    ("medical_summary_2026\u202efdp.exe", "medical_summary_2026fdp.exe"),
+    ("\u200f\u05e1\u05d9\u05db\u05d5\u05dd \u05e8\u05e4\u05d5\u05d0\u05d9\u200e.pdf", "סיכום רפואי.pdf"),
+    ("a\u202ab\u202bc\u202cd\u202de\u2066f\u2067g\u2068h\u2069.txt", "abcdefgh.txt"),
+    ("דוח (2) — €50 ✓ 👩‍⚕️.txt", "דוח (2) — €50 ✓ 👩‍⚕️.txt"),
+])
+async def test_file_name_loses_bidi_and_other_control_characters_only(api, raw, stored):
+    case_id = await new_case(api)
+    body, content_type = files.multipart("placeholder", b"x")
+    body = body.replace(b'filename="placeholder"', b'filename="' + raw.encode("utf-8") + b'"')
+    reply = await api.post(f"/cases/{case_id}/documents", body=body, headers={"Content-Type": content_type})
+    assert reply.status == 201 and reply.json["file_name"] == stored
+    listed = await api.get(f"/cases/{case_id}/documents")
+    assert listed.json["documents"][0]["file_name"] == stored
