@@ -33,6 +33,7 @@ setup(
             "fpdf2>=2.7",  # generates the test PDFs (Hebrew with DejaVu Sans)
             "uharfbuzz>=0.39",  # fpdf2's text shaping: test PDFs with Hebrew stored in visual order
             "reportlab>=4,<6",  # generates test PDFs with filled AcroForm fields (fpdf2 cannot)
+            "psutil>=5.9",  # the extraction memory tests read the server process's RSS
             # Drives Debian's chromium in tests/page (apt-get install chromium; never `playwright install`).
             "playwright>=1.40",
         ],

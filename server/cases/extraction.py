@@ -1,6 +1,6 @@
 """Document type detection by content and text extraction (PDF, DOCX, plain text).
 
-Everything here is synchronous and CPU-bound: ``DocumentExtractor`` runs it on a thread pool.
+Everything here is synchronous and CPU-bound: ``server.cases.extraction_pool`` runs it in worker processes.
 Errors are domain errors: ``UnsupportedMediaType`` (415) for a type we do not read, and
 ``Unprocessable`` (422) for a file of a known type that cannot be read (encrypted, corrupt,
 truncated). Their messages never contain document text or library exception text.
@@ -8,13 +8,11 @@ truncated). Their messages never contain document text or library exception text
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import logging
 import re
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
@@ -90,7 +88,7 @@ def detect(data: bytes) -> str:
 
 
 def extract(data: bytes) -> Extracted:
-    """Detect the type of ``data`` and extract its text (blocking; run it on a thread pool)."""
+    """Detect the type of ``data`` and extract its text (blocking; the worker processes run it)."""
     content_type = detect(data)
     pages: int | None
     if content_type == PDF:
@@ -153,22 +151,3 @@ def _docx_pages(archive: zipfile.ZipFile) -> int | None:
         if element.tag.endswith("}Pages") and (element.text or "").strip().isdigit():
             return int(element.text.strip())  # type: ignore[union-attr]
     return None
-
-
-class DocumentExtractor:
-    """Runs ``extract`` on a small thread pool so the IOLoop stays free.
-
-    Args:
-        workers: extractions running at once (each holds one file in memory).
-    """
-
-    def __init__(self, workers: int = 2):
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
-
-    async def extract(self, data: bytes) -> Extracted:
-        """Detect and extract ``data``; raises ``UnsupportedMediaType`` or ``Unprocessable``."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, extract, data)
-
-    def close(self) -> None:
-        """Stop the pool (running extractions finish)."""
-        self._executor.shutdown(wait=False)

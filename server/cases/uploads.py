@@ -8,12 +8,14 @@ limit. Tornado then closes the connection instead of reading the rest.
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 import uuid
 
 import tornado.httputil
 import tornado.web
 
+from server.cases.extraction import Extracted
 from server.cases.handlers import CaseHandlerBase
 from server.cases.models import Case, CaseDocument, DocumentType, document_view
 from server.clock import utcnow
@@ -65,6 +67,7 @@ class DocumentListHandler(CaseHandlerBase):
     """``GET /cases/{id}/documents`` and ``POST`` (multipart ``file`` + optional ``document_type``) -> 201."""
 
     _case: Case
+    _extraction: asyncio.Future[Extracted] | None = None
     _body: bytearray
     _received = 0
     _limit = 0
@@ -96,6 +99,12 @@ class DocumentListHandler(CaseHandlerBase):
             return
         self._body.extend(chunk)
 
+    def on_connection_close(self) -> None:
+        """The client went away: cancel its extraction (which kills the worker reading the file)."""
+        super().on_connection_close()
+        if self._extraction is not None:
+            self._extraction.cancel()
+
     def _refuse(self, error: DomainError) -> None:
         self.send_error(status_for(error), exc_info=(type(error), error, None))
 
@@ -110,7 +119,13 @@ class DocumentListHandler(CaseHandlerBase):
         limit = self.cases.settings.max_upload_bytes
         if len(upload.body) > limit:
             raise too_large(limit)
-        extracted = await self.cases.extractor.extract(upload.body)
+        self._extraction = asyncio.ensure_future(self.cases.extractor.extract(upload.body, self.principal.user_id))
+        try:
+            extracted = await self._extraction
+        except asyncio.CancelledError:
+            if self.request.connection.stream.closed():  # type: ignore[union-attr]
+                return  # the client went away: its worker was killed, nothing is stored or answered
+            raise
         document = CaseDocument(
             document_id=str(uuid.uuid4()), case_id=self._case.case_id, file_name=clean_file_name(upload.filename),
             content_type=extracted.content_type, size_bytes=extracted.size_bytes, sha256=extracted.sha256,

@@ -6,8 +6,10 @@ in the order listed (reading order).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.cases.files import new_case, upload
@@ -61,3 +63,26 @@ async def test_shared_hebrew_fixture_lines_come_out_in_logical_order(api, name):
     for line in HEBREW_EXPECTED.read_text(encoding="utf-8").splitlines():
         if line.strip():
             assert line in stored_lines, line
+
+
+@needs_fixtures
+@pytest.mark.gen_test(timeout=120)
+async def test_shared_sparse_layout_pdf_leaves_server_memory_bounded(api):
+    server = psutil.Process()
+    case_id = await new_case(api)
+    data = (FIXTURES / "sparse_layout_150k.pdf").read_bytes()
+    before = server.memory_info().rss
+    reply_future = asyncio.ensure_future(upload(api, case_id, "sparse_layout_150k.pdf", data))
+    peak = before
+    while not reply_future.done():
+        peak = max(peak, server.memory_info().rss)
+        await asyncio.sleep(0.05)
+    reply = await reply_future
+    assert peak - before < 100 * 1024 * 1024
+    assert server.memory_info().rss - before < 50 * 1024 * 1024  # not kept grown
+    if reply.status == 422:
+        assert reply.json["code"] == "extraction_too_costly"
+    else:
+        assert reply.status == 201 and any("column layout was not kept" in w for w in reply.json["warnings"])
+        text = (await api.get(reply.headers["Location"])).json["text"]
+        assert len(text) < 200_000
