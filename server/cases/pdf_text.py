@@ -87,17 +87,46 @@ def read_pdf(data: bytes) -> PdfText:
                 raise Unprocessable("The PDF is password-protected; remove the password and upload it again",
                                     code="encrypted_file")
             pages = [_page_text(page, notes) for page in reader.pages]
+            with_images = [number for number, page in enumerate(reader.pages, 1) if _has_images(page)]
         except (Unprocessable, MemoryError, RecursionError):
             raise
         except Exception:  # pypdf signals damage through dozens of exception types  # noqa: BLE001
             raise _unreadable(data) from None
     text, reordered = to_logical_order("\n\n".join(page for page in pages if page))
+    if with_images and text:  # with no text at all, NO_TEXT_WARNING already says it is an image
+        notes.append(f"Images on page{'s' if len(with_images) > 1 else ''} {_ranges(with_images)} were not read: "
+                     "text inside them (a scan, a stamp, a photographed form) is not in the stored text.")
     if reordered:
         notes.append("Right-to-left text was stored in visual order in the PDF and was reordered.")
     if counter.count:
         log.info("pdf read with %d library warnings", counter.count)
         notes.append(f"The PDF has {counter.count} damaged or unusual objects; some of its text may be missing.")
     return PdfText(text, len(pages), notes)
+
+
+def _has_images(page: Any, depth: int = 0) -> bool:
+    """True when the page (or a form it draws, two levels down) paints an image."""
+    resources = page.get("/Resources")
+    objects = resources.get_object().get("/XObject") if resources is not None else None
+    if objects is None:
+        return False
+    for reference in objects.get_object().values():
+        item = reference.get_object()
+        subtype = item.get("/Subtype")
+        if subtype == "/Image" or (subtype == "/Form" and depth < 2 and _has_images(item, depth + 1)):
+            return True
+    return False
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``1-3, 7`` for [1, 2, 3, 7]."""
+    spans: list[list[int]] = []
+    for number in numbers:
+        if spans and number == spans[-1][1] + 1:
+            spans[-1][1] = number
+        else:
+            spans.append([number, number])
+    return ", ".join(f"{start}-{end}" if end > start else f"{start}" for start, end in spans)
 
 
 def _unreadable(data: bytes) -> Unprocessable:

@@ -149,7 +149,7 @@ class DocumentListHandler(CaseHandlerBase):
             content_type=extracted.content_type, size_bytes=extracted.size_bytes, sha256=extracted.sha256,
             document_type=kind, page_count=extracted.page_count, text_found=extracted.text_found,
             text_chars=len(extracted.text), uploaded_by=self.principal.user_id, created_at=utcnow(),
-            text=extracted.text)
+            text=extracted.text, warnings=extracted.warnings)
         stored = await self.cases.repository.add_document(document)
         if stored is None:
             raise NotFound("Case not found", code="not_found")

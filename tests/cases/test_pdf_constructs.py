@@ -80,3 +80,27 @@ async def test_pdf_layout_padding_over_the_cap_falls_back_to_compact_text_with_a
     assert text == "Note " + " ".join(["x"] * 40)
     assert warnings == ["Page 1 spreads its text so widely that its column layout was not kept; its words are "
                         "stored in order with single spaces."]
+
+
+def pdf_with_image() -> bytes:
+    """A text page with a photo-like image beside the text (fpdf2)."""
+    from fpdf import FPDF
+    from PIL import Image
+
+    photo = Image.new("RGB", (20, 20), (200, 30, 30))
+    doc = FPDF()
+    doc.add_page()
+    doc.set_font("helvetica", size=12)
+    doc.cell(text="Stamp below")
+    doc.image(photo, x=20, y=40, w=20)
+    doc.add_page()
+    doc.cell(text="No image here")
+    return bytes(doc.output())
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_pdf_images_are_named_in_a_warning(api):
+    text, warnings = await stored(api, pdf_with_image())
+    assert text == "Stamp below\n\nNo image here"
+    assert warnings == ["Images on page 1 were not read: text inside them (a scan, a stamp, a photographed form) is "
+                        "not in the stored text."]
