@@ -11,13 +11,15 @@ growing the server. Answers are plain tuples so the parent never unpickles an ex
 
 from __future__ import annotations
 
-import gc
 import logging
 import resource
 import signal
 from multiprocessing.connection import Connection
 from typing import Any
 
+# Imported here, not lazily: the forkserver preloads this module once, so every worker starts warm.
+import server.cases.docx_text  # noqa: F401
+import server.cases.pdf_text  # noqa: F401
 from server.cases.extraction import extract
 from server.errors import Unprocessable, UnsupportedMediaType
 
@@ -47,7 +49,6 @@ def serve(connection: Connection, memory_bytes: int) -> None:
         except (EOFError, OSError):
             return
         answer = run(path)
-        gc.collect()
         try:
             connection.send(answer)
         except MemoryError:
