@@ -19,6 +19,7 @@ What the walker reads, and how:
   kept inside its cell, rows separated by `` / `` and cells by `` | ``;
 - headers and footers once per distinct text, labelled ``[Header]`` / ``[Footer]``; footnotes and
   endnotes after the body as ``[Footnote N]`` / ``[Endnote N]``, with ``[N]`` where they are cited;
+- equations (Office Math) as their characters in order;
 - images, charts, diagrams, embedded objects and embedded documents have no readable text: each
   kind is named in a warning.
 
@@ -35,6 +36,7 @@ from typing import Any
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+MATH = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
 _TEXTBOX = W + "txbxContent"
 _WRAPPERS = {W + "sdt", W + "sdtContent", W + "customXml", W + "smartTag", W + "hyperlink", W + "fldSimple",
@@ -189,6 +191,8 @@ def _inline(container: Any, walk: _Walk, parts: list[str], boxes: list[str], fie
             walk.changes = True
         elif tag == MC + "AlternateContent":
             _inline(_choice(child), walk, parts, boxes, fields)
+        elif tag in (MATH + "oMath", MATH + "oMathPara"):
+            parts.append("".join(text.text or "" for text in child.iter(MATH + "t")))  # an equation's characters
         elif tag not in _DROPPED and tag.startswith(W):
             _inline(child, walk, parts, boxes, fields)  # e.g. w:rubyBase, w:oMath wrappers hold runs
 

@@ -40,7 +40,6 @@ def serve(connection: Connection, memory_bytes: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     while True:

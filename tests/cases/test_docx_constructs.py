@@ -116,3 +116,11 @@ async def test_docx_image_without_text_is_named_in_a_warning(api):
     text, warnings = await stored(api, build(body))
     assert text == "Scan attached"
     assert warnings == ["The document contains 1 images with no readable text; they were left out."]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_docx_equation_characters_are_kept_in_their_sentence(api):
+    math = ('<m:oMath xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math"><m:r><m:t>40%×12=4.8</m:t>'
+            "</m:r></m:oMath>")
+    body = f"<w:p>{r('Loss: ')}{math}{r(' points.')}</w:p>"
+    assert await stored(api, build(body)) == ("Loss: 40%×12=4.8 points.", [])

@@ -104,3 +104,12 @@ async def test_pdf_images_are_named_in_a_warning(api):
     assert text == "Stamp below\n\nNo image here"
     assert warnings == ["Images on page 1 were not read: text inside them (a scan, a stamp, a photographed form) is "
                         "not in the stored text."]
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_pdf_library_warnings_are_counted_into_one_warning(api):
+    data = files.pdf(["Lab values normal"])
+    data = data[:data.rindex(b"startxref")] + b"startxref\n12345\n%%EOF\n"  # a wrong pointer: pypdf repairs it
+    text, warnings = await stored(api, data)
+    assert text == "Lab values normal"
+    assert warnings == ["The PDF has 2 damaged or unusual objects; some of its text may be missing."]
