@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from server.cases import extraction_worker
 from server.cases.extraction import Extracted
+from server.cases.extraction_worker import RETIRE
 from server.errors import TooManyRequests, Unavailable, Unprocessable, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -58,8 +60,6 @@ class _Worker:
     """One worker process and the server's end of its pipe."""
 
     def __init__(self, context: Any, memory_bytes: int):
-        from server.cases import extraction_worker
-
         self.connection, child = context.Pipe()
         self.process = context.Process(target=extraction_worker.serve, args=(child, memory_bytes),
                                        name="extraction-worker", daemon=True)
@@ -159,7 +159,7 @@ class DocumentExtractor:
             try:
                 answer = await asyncio.wait_for(loop.run_in_executor(self._threads, _exchange, worker.connection, path),
                                                 self.limits.timeout_seconds)
-                healthy = answer[0] != "too_costly"
+                healthy = answer[0] != "too_costly" and answer[3] != RETIRE
             except asyncio.TimeoutError:
                 raise self._too_costly(f"took longer than the {self.limits.timeout_seconds:g} s limit") from None
             except (EOFError, OSError):

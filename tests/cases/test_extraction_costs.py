@@ -27,7 +27,25 @@ def with_cases(settings: Settings, **changes) -> Settings:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return with_cases(settings, extraction_timeout_seconds=120.0)
+    return with_cases(settings, extraction_timeout_seconds=120.0, max_upload_bytes=2 * 1024 * 1024)
+
+
+def long_docx(paragraphs: int) -> bytes:
+    """A DOCX of ``paragraphs`` short paragraphs: deflates about 16x (under the zip-bomb guard's 100x),
+    yet its XML tree needs far more memory than its size (300,000 paragraphs: 0.8 MB, over 128 MB as a tree)."""
+    import io
+    import zipfile
+
+    rows = b"".join(b"<w:p><w:r><w:t>Row %d</w:t></w:r></w:p>" % index for index in range(paragraphs))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(files.docx([]))) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + rows, 1)
+            target.writestr(item.filename, data)
+    return out.getvalue()
 
 
 @pytest.mark.gen_test(timeout=60)
@@ -42,6 +60,16 @@ async def test_file_over_the_memory_cap_is_422_too_costly_and_the_worker_is_repl
     assert psutil.Process().memory_info().rss - before < 30 * 1024 * 1024
     assert (await upload(api, case_id, "next.pdf", files.pdf(["Next file"]))).status == 201
     assert (await api.get(f"/cases/{case_id}/documents")).json["count"] == 1
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_docx_whose_xml_tree_exceeds_the_cap_is_too_costly_not_corrupt(api, services):
+    services.cases.extractor.limits = dataclasses.replace(services.cases.extractor.limits,
+                                                          memory_bytes=128 * 1024 * 1024)
+    case_id = await new_case(api)
+    reply = await upload(api, case_id, "long.docx", long_docx(300_000))
+    assert reply.status == 422 and reply.json["code"] == "extraction_too_costly", reply.json
+    assert (await upload(api, case_id, "short.docx", files.docx(["Short letter"]))).status == 201
 
 
 @pytest.mark.gen_test(timeout=60)
