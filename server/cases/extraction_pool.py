@@ -100,6 +100,10 @@ class DocumentExtractor:
         # Threads that wait on workers' pipes (and start workers): never the IOLoop's own thread.
         self._threads = ThreadPoolExecutor(max_workers=self.limits.workers + 1, thread_name_prefix="extraction")
 
+    def load(self, user_id: str) -> int:
+        """Extractions of ``user_id`` running or waiting their turn now."""
+        return self._user_load.get(user_id, 0)
+
     async def extract(self, data: bytes, user_id: str | None = None) -> Extracted:
         """Extract ``data`` (written to a temporary file first); see ``extract_file``."""
         handle, path = tempfile.mkstemp(prefix="upload-", suffix=".bin")

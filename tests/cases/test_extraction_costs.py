@@ -17,6 +17,7 @@ from tests.cases import files
 from tests.cases.costly import sparse_pdf
 from tests.cases.docx_build import build, cell, p, row, table
 from tests.cases.files import new_case, upload
+from tests.waiting import settle
 
 SLOW_PDF_PAGES = 200  # 20,000 pieces a page: minutes of parsing, far past any limit used here
 
@@ -83,18 +84,21 @@ async def test_file_over_the_time_limit_is_422_too_costly(api, services):
 
 
 @pytest.mark.gen_test(timeout=90)
-async def test_one_user_cannot_make_another_wait_and_gets_429_past_the_queue(api):
+async def test_one_user_cannot_make_another_wait_and_gets_429_past_the_queue(api, services):
+    extractor = services.cases.extractor
+    extractor.limits = dataclasses.replace(extractor.limits, timeout_seconds=8.0)
     alice_case, bob_case = await new_case(api), await new_case(api, user="bob")
-    slow = asyncio.ensure_future(upload(api, alice_case, "slow.pdf", sparse_pdf(2_000, pages=8)))
-    await asyncio.sleep(0.2)
+    hung = asyncio.ensure_future(upload(api, alice_case, "slow.pdf", sparse_pdf(20_000, pages=SLOW_PDF_PAGES)))
+    await settle(lambda: extractor.load("alice") == 1)
     queued = [asyncio.ensure_future(upload(api, alice_case, f"{n}.txt", b"queued")) for n in range(4)]
-    await asyncio.sleep(0.2)
+    await settle(lambda: extractor.load("alice") == 5)
     refused = await upload(api, alice_case, "one-too-many.txt", b"refused")
     assert refused.status == 429 and refused.json["code"] == "too_many_extractions"
     assert refused.headers["Retry-After"] == "5"
     bob = await upload(api, bob_case, "bob.txt", b"bob's file", user="bob")
-    assert bob.status == 201 and not slow.done() and not any(task.done() for task in queued)
-    assert (await slow).status == 201
+    assert bob.status == 201  # the second worker serves bob while alice's first file holds the other
+    assert not hung.done() and not any(task.done() for task in queued)  # alice's wait for her own turn
+    assert (await hung).json["code"] == "extraction_too_costly"
     assert [(await task).status for task in queued] == [201] * 4
 
 
