@@ -140,7 +140,10 @@ class DocumentListHandler(CaseHandlerBase):
             extracted = await self._extraction
         except asyncio.CancelledError:
             if self.request.connection.stream.closed():  # type: ignore[union-attr]
-                return  # the client went away: its worker was killed, nothing is stored or answered
+                # The client went away: its worker was killed, nothing is stored or answered. 499 is
+                # nginx's "client closed request", so the access log does not claim a 200.
+                self.set_status(499, "Client Closed Request")
+                return
             raise
         finally:
             self._receiver.discard()
