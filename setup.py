@@ -20,8 +20,9 @@ setup(
         "python-json-logger>=3.1,<5",  # LOG_FORMAT=json; 3.1 added pythonjsonlogger.json
         "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
         "python-docx>=1.1,<2",
-        "python-bidi>=0.6,<1",
-        "python-multipart>=0.0.18,<0.1",  # streaming multipart parser: uploads go to a temporary file  # Hebrew visual-to-logical repair (Unicode bidirectional algorithm, UAX #9)
+        "python-bidi>=0.6,<1",  # Hebrew visual-to-logical repair (Unicode bidirectional algorithm, UAX #9)
+        # Streaming multipart parser (uploads go to a temporary file); 0.0.18 fixed CVE-2024-53981.
+        "python-multipart>=0.0.18,<0.1",
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
     ],
     extras_require={

@@ -144,7 +144,7 @@ def _page_text(page: Any, notes: list[str]) -> str:
         if capped:
             notes.append(f"Page {page.page_number + 1} spreads its text so widely that its column layout was "
                          "not kept; its words are stored in order with single spaces.")
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError, ZeroDivisionError):
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, ZeroDivisionError, ImportError):
         log.info("pdf layout extraction failed; using plain mode")
         text = page.extract_text() or ""
     lines = [line.strip() for line in text.split("\n")]
@@ -176,14 +176,15 @@ def _layout_text(page: Any) -> tuple[str, bool]:
 
 def _padded_length(lines: dict[int, list[Any]], char_width: float) -> int:
     """Characters ``fixed_width_page`` would produce, computed without building them."""
-    from pypdf._text_extraction._layout_mode._fixed_width_page import WHITESPACE_LIMIT
+    from pypdf._text_extraction._layout_mode import _fixed_width_page
 
+    limit = getattr(_fixed_width_page, "WHITESPACE_LIMIT", 10**12)  # newer pypdf caps one gap's padding
     total = 0
     for pieces in lines.values():
         length = 0
         for piece in pieces:
             column = int(piece["tx"] // char_width) if char_width else length
-            length += min(max(column - length, 0), WHITESPACE_LIMIT) + len(piece["text"])
+            length += min(max(column - length, 0), limit) + len(piece["text"])
         total += length + 1
     return total
 
