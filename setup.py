@@ -20,6 +20,9 @@ setup(
         "python-json-logger>=3.1,<5",  # LOG_FORMAT=json; 3.1 added pythonjsonlogger.json
         "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
         "python-docx>=1.1,<2",
+        "python-bidi>=0.6,<1",  # Hebrew visual-to-logical repair (Unicode bidirectional algorithm, UAX #9)
+        # Streaming multipart parser (uploads go to a temporary file); 0.0.18 fixed CVE-2024-53981.
+        "python-multipart>=0.0.18,<0.1",
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
         # Swagger UI's files for GET /docs, served by this server (no CDN); 5.x renders OpenAPI 3.1.
         "swagger-ui-bundle-v2>=5.17,<6",
@@ -32,6 +35,9 @@ setup(
             "setuptools<82",
             "pytest-timeout>=2.3",
             "fpdf2>=2.7",  # generates the test PDFs (Hebrew with DejaVu Sans)
+            "uharfbuzz>=0.39",  # fpdf2's text shaping: test PDFs with Hebrew stored in visual order
+            "reportlab>=4,<6",  # generates test PDFs with filled AcroForm fields (fpdf2 cannot)
+            "psutil>=5.9",  # the extraction memory tests read the server process's RSS
             # Drives Debian's chromium in tests/page (apt-get install chromium; never `playwright install`).
             "playwright>=1.40",
             # Real client libraries the tests drive the server with (SSE, shutdown storm; issue 16).

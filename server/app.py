@@ -162,6 +162,8 @@ async def stop_jobs(services: Services, grace_seconds: float = 0.0) -> None:
     begin_drain(services.extras, grace_seconds)  # before the release: answers carry Retry-After
     services.runner.stop_accepting()
     services.waiters.release_all()
+    if services.cases is not None:
+        services.cases.extractor.stop()  # running extractions end now (their workers are killed): 503
     sweeper = services.extras.pop("sweeper", None)
     if sweeper is not None:
         sweeper.stop()

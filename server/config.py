@@ -293,11 +293,21 @@ class CasesSettings:
         max_upload_bytes: largest accepted document file, bytes (``MAX_UPLOAD_BYTES``).
         analysis_max_input_chars: characters of transcript plus document text sent to a provider
             for one analysis (``ANALYSIS_MAX_INPUT_CHARS``); longer inputs are cut and marked truncated.
+        extraction_workers: worker processes reading uploaded files (``EXTRACTION_WORKERS``, >= 2).
+        extraction_memory_mb: memory cap of each worker, MiB (``EXTRACTION_MEMORY_MB``); a file needing
+            more is answered 422 ``extraction_too_costly``. The default fits a 512 MB host.
+        extraction_timeout_seconds: time limit per file, seconds (``EXTRACTION_TIMEOUT_SECONDS``).
+        extraction_per_user: extractions one user runs at once (``EXTRACTION_PER_USER``), fewer than
+            ``extraction_workers`` so one user cannot hold every worker.
     """
 
     db_path: str = "./data/cases.db"
     max_upload_bytes: int = 25 * 1024 * 1024
     analysis_max_input_chars: int = 400_000
+    extraction_workers: int = 2
+    extraction_memory_mb: int = 256
+    extraction_timeout_seconds: float = 30.0
+    extraction_per_user: int = 1
 
 
 def _cases_from_env(env: Mapping[str, str]) -> CasesSettings:
@@ -305,7 +315,19 @@ def _cases_from_env(env: Mapping[str, str]) -> CasesSettings:
         db_path=env.get("CASES_DB", "").strip() or "./data/cases.db",
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024, maximum=1024**3),
         analysis_max_input_chars=_int(env, "ANALYSIS_MAX_INPUT_CHARS", 400_000, minimum=1000),
+        **_extraction_from_env(env),
     )
+
+
+def _extraction_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    workers = _int(env, "EXTRACTION_WORKERS", 2, minimum=2, maximum=64)
+    per_user = _int(env, "EXTRACTION_PER_USER", 1, minimum=1)
+    if per_user >= workers:
+        raise ConfigError(f"EXTRACTION_PER_USER must be below EXTRACTION_WORKERS ({workers}) so one user cannot "
+                          f"hold every worker, got {per_user}")
+    return {"extraction_workers": workers, "extraction_per_user": per_user,
+            "extraction_memory_mb": _int(env, "EXTRACTION_MEMORY_MB", 256, minimum=128, maximum=64 * 1024),
+            "extraction_timeout_seconds": _float(env, "EXTRACTION_TIMEOUT_SECONDS", 30.0, minimum=0.5)}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Document type detection by content and text extraction (PDF, DOCX, plain text).
 
-Everything here is synchronous and CPU-bound: ``DocumentExtractor`` runs it on a thread pool.
+Everything here is synchronous and CPU-bound: ``server.cases.extraction_pool`` runs it in worker processes.
 Errors are domain errors: ``UnsupportedMediaType`` (415) for a type we do not read, and
 ``Unprocessable`` (422) for a file of a known type that cannot be read (encrypted, corrupt,
 truncated). Their messages never contain document text or library exception text.
@@ -8,17 +8,14 @@ truncated). Their messages never contain document text or library exception text
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import logging
 import re
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
-from server.cases.bidi import to_logical_order
 from server.errors import Unprocessable, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -91,7 +88,7 @@ def detect(data: bytes) -> str:
 
 
 def extract(data: bytes) -> Extracted:
-    """Detect the type of ``data`` and extract its text (blocking; run it on a thread pool)."""
+    """Detect the type of ``data`` and extract its text (blocking; the worker processes run it)."""
     content_type = detect(data)
     pages: int | None
     if content_type == PDF:
@@ -108,42 +105,10 @@ def extract(data: bytes) -> Extracted:
 
 
 def _pdf(data: bytes) -> tuple[str, int, list[str]]:
-    import pypdf
-    from pypdf.errors import PyPdfError
+    from server.cases.pdf_text import read_pdf
 
-    if b"%%EOF" not in data[-2048:]:
-        raise Unprocessable("The PDF is truncated (its end-of-file marker is missing); upload the complete file",
-                            code="truncated_file")
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise Unprocessable("The PDF is password-protected; remove the password and upload it again",
-                                code="encrypted_file")
-        pages = [_page_text(page) for page in reader.pages]
-    except Unprocessable:
-        raise
-    # pypdf signals damage through many exception types, NotImplementedError for unsupported filters.
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
-            RecursionError, OSError, NotImplementedError):
-        log.info("pdf could not be read", exc_info=True)
-        raise Unprocessable("The PDF is corrupt or truncated and could not be read", code="corrupt_file") from None
-    text, reordered = to_logical_order("\n\n".join(page.strip() for page in pages))
-    warnings = []
-    if reordered:
-        warnings.append("Right-to-left text was stored in visual order in the PDF and was reordered.")
-    return text, len(pages), warnings
-
-
-def _page_text(page: object) -> str:
-    """Text of one page. Layout mode first: it orders glyphs by position and resolves right-to-left
-    runs, so Hebrew comes out in logical order; plain mode (plus ``to_logical_order``) if it fails."""
-    try:
-        text = page.extract_text(extraction_mode="layout", layout_mode_space_vertically=False)  # type: ignore[attr-defined]
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError, ZeroDivisionError):
-        log.info("pdf layout extraction failed; using plain mode", exc_info=True)
-        text = page.extract_text()  # type: ignore[attr-defined]
-    lines = (_SPACES.sub("  ", line.strip()) for line in (text or "").split("\n"))
-    return "\n".join(line for line in lines if line)
+    result = read_pdf(data)
+    return result.text, result.pages, result.warnings
 
 
 def _refuse_zip_bomb(archive: zipfile.ZipFile) -> None:
@@ -160,22 +125,20 @@ def _docx(data: bytes) -> tuple[str, int | None, list[str]]:
     import docx
     from docx.opc.exceptions import OpcError
 
+    from server.cases.docx_text import read_docx
+
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _refuse_zip_bomb(archive)
             pages = _docx_pages(archive)
-        document = docx.Document(io.BytesIO(data))
-        parts = [paragraph.text for paragraph in document.paragraphs]
-        for table in document.tables:
-            for row in table.rows:
-                parts.append("\t".join(cell.text for cell in row.cells))
+        result = read_docx(docx.Document(io.BytesIO(data)))
     except Unprocessable:
         raise
     except (OpcError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError, AttributeError, TypeError,
             OSError) as problem:  # SyntaxError covers lxml's XMLSyntaxError and ElementTree.ParseError
         log.info("docx could not be read: %s", type(problem).__name__)
         raise Unprocessable("The DOCX is corrupt and could not be read", code="corrupt_file") from None
-    return "\n".join(parts), pages, []
+    return result.text, pages, result.warnings
 
 
 def _docx_pages(archive: zipfile.ZipFile) -> int | None:
@@ -188,22 +151,3 @@ def _docx_pages(archive: zipfile.ZipFile) -> int | None:
         if element.tag.endswith("}Pages") and (element.text or "").strip().isdigit():
             return int(element.text.strip())  # type: ignore[union-attr]
     return None
-
-
-class DocumentExtractor:
-    """Runs ``extract`` on a small thread pool so the IOLoop stays free.
-
-    Args:
-        workers: extractions running at once (each holds one file in memory).
-    """
-
-    def __init__(self, workers: int = 2):
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
-
-    async def extract(self, data: bytes) -> Extracted:
-        """Detect and extract ``data``; raises ``UnsupportedMediaType`` or ``Unprocessable``."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, extract, data)
-
-    def close(self) -> None:
-        """Stop the pool (running extractions finish)."""
-        self._executor.shutdown(wait=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.cases.extraction import DocumentExtractor
+from server.cases.extraction_pool import DocumentExtractor, ExtractionLimits
 from server.cases.repository import CaseRepository
 from server.cases.sqlite import SqliteCaseRepository
 from server.config import CasesSettings
@@ -16,7 +16,7 @@ class CaseServices:
 
     Attributes:
         repository: cases and documents.
-        extractor: text extraction on a thread pool.
+        extractor: text extraction in a pool of worker processes.
         settings: the ``CasesSettings``.
     """
 
@@ -27,7 +27,9 @@ class CaseServices:
     @classmethod
     def from_settings(cls, settings: CasesSettings) -> CaseServices:
         """SQLite repository at ``settings.db_path`` (opened lazily or by ``open``) and an extractor."""
-        return cls(SqliteCaseRepository(settings.db_path), DocumentExtractor(), settings)
+        limits = ExtractionLimits(settings.extraction_workers, settings.extraction_memory_mb * 1024 * 1024,
+                                  settings.extraction_timeout_seconds, settings.extraction_per_user)
+        return cls(SqliteCaseRepository(settings.db_path), DocumentExtractor(limits), settings)
 
     async def open(self) -> None:
         """Open the database and migrate its schema (start-up)."""

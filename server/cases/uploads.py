@@ -8,20 +8,22 @@ limit. Tornado then closes the connection instead of reading the rest.
 
 from __future__ import annotations
 
-import re
+import asyncio
+import unicodedata
 import uuid
 
-import tornado.httputil
 import tornado.web
 
+from server.cases.extraction import Extracted
 from server.cases.handlers import CaseHandlerBase
 from server.cases.models import Case, CaseDocument, DocumentType, document_view
+from server.cases.multipart_upload import MultipartReceiver
 from server.clock import utcnow
 from server.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from server.web import status_for
 
 ENVELOPE_BYTES = 64 * 1024  # multipart boundaries, part headers and the document_type field
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 _DOCUMENT_TYPES = ", ".join(kind.value for kind in DocumentType)
 
 
@@ -31,10 +33,23 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 
 def clean_file_name(raw: str | None) -> str:
-    """The last path segment of ``raw`` without control characters, at most 255 characters."""
+    """The last path segment of ``raw`` without control characters, at most 255 characters.
+
+    Removed: C0/C1 controls (Unicode category Cc), format characters (Cf) such as the bidirectional
+    controls U+200E/U+200F, U+202A-U+202E and U+2066-U+2069 that can make ``x<U+202E>fdp.exe`` display as
+    ``xexe.pdf`` (Unicode TR #36 §2.1, CVE-2021-42574 "Trojan Source"), line and paragraph separators
+    and lone surrogates. Kept: every printable character (Hebrew included) and the zero-width
+    (non-)joiners U+200C/U+200D, which shape letters and emoji but never reorder them.
+    """
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE_NAME.sub("", name).strip()
+    name = "".join(char for char in name if _printable(char)).strip()
     return name[:255] or "document"
+
+
+def _printable(char: str) -> bool:
+    if char in "\u200c\u200d":
+        return True
+    return unicodedata.category(char) not in _UNSAFE_CATEGORIES
 
 
 def document_type(raw: bytes | None) -> str:
@@ -49,10 +64,15 @@ def document_type(raw: bytes | None) -> str:
 
 @tornado.web.stream_request_body
 class DocumentListHandler(CaseHandlerBase):
-    """``GET /cases/{id}/documents`` and ``POST`` (multipart ``file`` + optional ``document_type``) -> 201."""
+    """``GET /cases/{id}/documents`` and ``POST`` (multipart ``file`` + optional ``document_type``) -> 201.
+
+    The upload streams through ``MultipartReceiver`` into a temporary file (never held in memory),
+    a worker process reads that file, and the file is deleted when the request ends.
+    """
 
     _case: Case
-    _body: bytearray
+    _extraction: asyncio.Future[Extracted] | None = None
+    _receiver: MultipartReceiver | None = None
     _received = 0
     _limit = 0
 
@@ -69,19 +89,36 @@ class DocumentListHandler(CaseHandlerBase):
         if content_type.split(";")[0].strip().lower() != "multipart/form-data":
             raise UnsupportedMediaType("Send the file as multipart/form-data with a 'file' field",
                                        code="unsupported_content_type")
+        self._receiver = MultipartReceiver(content_type)
         # We enforce our own limit; lift Tornado's default (100 MB) so it never answers first.
         self.request.connection.set_max_body_size(max(self._limit + 1, 100 * 1024 * 1024))  # type: ignore[union-attr]
-        self._body = bytearray()
 
     def data_received(self, chunk: bytes) -> None:
-        if self._finished:
+        if self._finished or self._receiver is None:
             return
         self._received += len(chunk)
-        if self._received > self._limit:
-            self._body = bytearray()
-            self._refuse(too_large(self.cases.settings.max_upload_bytes))
-            return
-        self._body.extend(chunk)
+        try:
+            if self._received > self._limit:
+                raise too_large(self.cases.settings.max_upload_bytes)
+            self._receiver.feed(chunk)
+        except DomainError as error:
+            self._discard()
+            self._refuse(error)
+
+    def on_connection_close(self) -> None:
+        """The client went away: cancel its extraction (which kills the worker reading the file)."""
+        super().on_connection_close()
+        if self._extraction is not None:
+            self._extraction.cancel()
+        self._discard()
+
+    def on_finish(self) -> None:
+        super().on_finish()
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._receiver is not None:
+            self._receiver.discard()
 
     def _refuse(self, error: DomainError) -> None:
         self.send_error(status_for(error), exc_info=(type(error), error, None))
@@ -92,36 +129,34 @@ class DocumentListHandler(CaseHandlerBase):
         self.write_json({"documents": [document_view(doc) for doc in documents], "count": len(documents)})
 
     async def post(self, raw_case_id: str) -> None:
-        upload, kind = self._parse_form()
-        self._body = bytearray()
+        assert self._receiver is not None  # noqa: S101  # set by prepare for every POST
+        upload = self._receiver.finish()
+        if set(upload.fields) - {"document_type"}:  # as JSON bodies: unknown fields refused
+            raise InvalidInput("Send only the multipart fields 'file' and 'document_type'", code="unknown_field")
+        kind = document_type(upload.fields.get("document_type"))
         limit = self.cases.settings.max_upload_bytes
-        if len(upload.body) > limit:
+        if upload.size_bytes > limit:
             raise too_large(limit)
-        extracted = await self.cases.extractor.extract(upload.body)
+        self._extraction = asyncio.ensure_future(self.cases.extractor.extract_file(upload.path, self.principal.user_id))
+        try:
+            extracted = await self._extraction
+        except asyncio.CancelledError:
+            if self.request.connection.stream.closed():  # type: ignore[union-attr]
+                # The client went away: its worker was killed, nothing is stored or answered. 499 is
+                # nginx's "client closed request", so the access log does not claim a 200.
+                self.set_status(499, "Client Closed Request")
+                return
+            raise
+        finally:
+            self._receiver.discard()
         document = CaseDocument(
-            document_id=str(uuid.uuid4()), case_id=self._case.case_id, file_name=clean_file_name(upload.filename),
+            document_id=str(uuid.uuid4()), case_id=self._case.case_id, file_name=clean_file_name(upload.file_name),
             content_type=extracted.content_type, size_bytes=extracted.size_bytes, sha256=extracted.sha256,
             document_type=kind, page_count=extracted.page_count, text_found=extracted.text_found,
             text_chars=len(extracted.text), uploaded_by=self.principal.user_id, created_at=utcnow(),
-            text=extracted.text)
+            text=extracted.text, warnings=extracted.warnings)
         stored = await self.cases.repository.add_document(document)
         if stored is None:
             raise NotFound("Case not found", code="not_found")
         self.set_header("Location", f"/cases/{stored.case_id}/documents/{stored.document_id}")
         self.write_json({**document_view(stored), "warnings": extracted.warnings}, 201)
-
-    def _parse_form(self) -> tuple[tornado.httputil.HTTPFile, str]:
-        arguments: dict[str, list[bytes]] = {}
-        files: dict[str, list[tornado.httputil.HTTPFile]] = {}
-        try:
-            tornado.httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""), bytes(self._body),
-                                                  arguments, files, self.request.headers)
-        except tornado.httputil.HTTPInputError:
-            raise InvalidInput("The multipart body is malformed", code="malformed_multipart") from None
-        if set(arguments) - {"document_type"} or set(files) - {"file"}:  # as JSON bodies: unknown fields refused
-            raise InvalidInput("Send only the multipart fields 'file' and 'document_type'", code="unknown_field")
-        uploads = files.get("file", [])
-        if len(uploads) != 1:
-            raise InvalidInput("Send exactly one file in the multipart field 'file'", code="missing_file")
-        kinds = arguments.get("document_type")
-        return uploads[0], document_type(kinds[0] if kinds else None)

@@ -13,8 +13,9 @@ HEBREW_MIXED = "בדיקת MRI מיום 12/03/2024 הראתה פריצת דיס�
 ENGLISH_LINE = "Discharge summary: chronic lumbar pain, work capacity reduced."
 
 
-def pdf(lines: list[str] | None = None, pages: int = 1) -> bytes:
-    """A text PDF with ``lines`` on each of ``pages`` pages (Unicode font, so Hebrew renders)."""
+def pdf(lines: list[str] | None = None, pages: int = 1, *, shaped: bool = False) -> bytes:
+    """A text PDF with ``lines`` on each of ``pages`` pages (Unicode font, so Hebrew renders);
+    ``shaped``: fpdf2's text shaping (HarfBuzz), which stores right-to-left text in visual order."""
     from fpdf import FPDF
 
     if not os.path.exists(HEBREW_FONT):  # pragma: no cover - the CI image has DejaVu
@@ -22,6 +23,7 @@ def pdf(lines: list[str] | None = None, pages: int = 1) -> bytes:
     doc = FPDF()
     doc.add_font("DejaVu", fname=HEBREW_FONT)
     doc.set_font("DejaVu", size=12)
+    doc.set_text_shaping(shaped)
     for _ in range(pages):
         doc.add_page()
         for line in lines if lines is not None else [HEBREW_MEDICAL, HEBREW_MIXED, ENGLISH_LINE]:

@@ -19,3 +19,14 @@ def test_logical_text_and_english_are_left_alone():
     assert not is_visual_order(text)
     assert to_logical_order(text) == (text, False)
     assert to_logical_order("no hebrew here") == ("no hebrew here", False)
+
+
+def test_visual_text_without_final_letters_is_detected_by_word_ends_and_punctuation():
+    assert is_visual_order("40% :תוכנ זוחא")
+    assert not is_visual_order("אחוז נכות: 40%")
+    assert not is_visual_order('תקן תמ"א 38 בבניין')
+
+
+def test_brackets_stored_by_shape_are_turned_back():
+    assert visual_to_logical_line("(3 חפסנ האר)   L4-L5 קסיד") == "דיסק L4-L5 (ראה נספח 3)"
+    assert visual_to_logical_line(")3 חפסנ האר(") == "(ראה נספח 3)"

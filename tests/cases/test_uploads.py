@@ -181,13 +181,15 @@ async def test_upload_chunked_over_limit_is_413_without_waiting_for_the_end(api,
     head = (f"POST /cases/{case_id}/documents HTTP/1.1\r\nHost: test\r\n"
             f"Authorization: Bearer {api.token()}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
             "Transfer-Encoding: chunked\r\n\r\n").encode()
+    part_head = b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n'
     piece = b"a" * 65536
-    count = (UPLOAD_LIMIT + ENVELOPE_BYTES) // len(piece)
-    chunks = [b"%x\r\n" % len(piece) + piece + b"\r\n"] * count
+    count = (UPLOAD_LIMIT + ENVELOPE_BYTES - len(part_head)) // len(piece)
+    chunks = [b"%x\r\n" % len(part_head) + part_head + b"\r\n"]
+    chunks += [b"%x\r\n" % len(piece) + piece + b"\r\n"] * count
     # One more byte passes the limit. Nothing follows it (not even the chunk's CRLF, and no terminating
     # chunk): the server must answer now, and has read every byte sent, so its close cannot turn into
     # a reset that would drop the answer before this client reads it.
-    remainder = UPLOAD_LIMIT + ENVELOPE_BYTES - count * len(piece) + 1
+    remainder = UPLOAD_LIMIT + ENVELOPE_BYTES - len(part_head) - count * len(piece) + 1
     chunks.append(b"%x\r\n" % (remainder + 1) + b"a" * remainder)
     status, body = await raw_exchange(base_url, head, chunks)
     assert status == 413 and body["code"] == "file_too_large"
@@ -237,3 +239,21 @@ async def test_docx_that_expands_hundreds_of_times_is_refused_before_parsing(api
     reply = await upload(api, case_id, "report.docx", bomb)
     assert reply.status == 422 and reply.json["code"] == "docx_too_large"
     assert (await upload(api, case_id, "fine.docx", files.docx())).status == 201
+
+
+@pytest.mark.gen_test(timeout=20)
+@pytest.mark.parametrize(("raw", "stored"), [
+    ("medical_summary_2026\u202efdp.exe", "medical_summary_2026fdp.exe"),
+    ("\u200f\u05e1\u05d9\u05db\u05d5\u05dd \u05e8\u05e4\u05d5\u05d0\u05d9\u200e.pdf", "סיכום רפואי.pdf"),
+    ("a\u202ab\u202bc\u202cd\u202de\u2066f\u2067g\u2068h\u2069.txt", "abcdefgh.txt"),
+    ("tab\there\x7f\x85\u2028\u2029\ufeff.txt", "tabhere.txt"),
+    ("דוח (2) — €50 ✓ 👩‍⚕️.txt", "דוח (2) — €50 ✓ 👩‍⚕️.txt"),
+])
+async def test_file_name_loses_bidi_and_other_control_characters_only(api, raw, stored):
+    case_id = await new_case(api)
+    body, content_type = files.multipart("placeholder", b"x")
+    body = body.replace(b'filename="placeholder"', b'filename="' + raw.encode("utf-8") + b'"')
+    reply = await api.post(f"/cases/{case_id}/documents", body=body, headers={"Content-Type": content_type})
+    assert reply.status == 201 and reply.json["file_name"] == stored
+    listed = await api.get(f"/cases/{case_id}/documents")
+    assert listed.json["documents"][0]["file_name"] == stored
