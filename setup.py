@@ -21,6 +21,12 @@ setup(
         "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
         "python-docx>=1.1,<2",
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
+        # Cases on SQLite (aiosqlite, the default) or PostgreSQL (asyncpg) behind one async repository;
+        # the [asyncio] extra brings greenlet, which SQLAlchemy 2.1 no longer installs by itself.
+        "sqlalchemy[asyncio]>=2.0.30,<2.2",
+        "alembic>=1.13,<2",  # schema migrations (`python -m server migrate`)
+        "aiosqlite>=0.20,<1",
+        "asyncpg>=0.29,<1",
     ],
     extras_require={
         "test": [
