@@ -80,13 +80,16 @@ def migrate_command(database_url: str, **env: str) -> subprocess.CompletedProces
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def case_db_url(request: pytest.FixtureRequest, tmp_path) -> str:
+def case_db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """The case database URL, once per database: a SQLite file in ``tmp_path``, or a fresh PostgreSQL
-    database (at the newest schema) on the session's server."""
+    database (at the newest schema) on the session's server, dropped after the test."""
     if request.param == "sqlite":
-        return sqlite_url(str(tmp_path / "cases.db"))
+        yield sqlite_url(str(tmp_path / "cases.db"))
+        return
     server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
-    return server.url(server.create_database(CASES_TEMPLATE))
+    name = server.create_database(CASES_TEMPLATE)
+    yield server.url(name)
+    server.drop_database(name)
 
 
 @pytest.fixture

@@ -66,17 +66,17 @@ class PostgresServer:
         self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-o", options, "-w", "-t", "60", "start")
         return self
 
-    def stop(self) -> None:
-        """Stop the server now (fast shutdown: open sessions are cut)."""
-        self._run("pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "stop", check=False)
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server now (``fast``: open sessions are cut; ``immediate``: no shutdown checkpoint)."""
+        self._run("pg_ctl", "-D", self.data_dir, "-m", mode, "-w", "stop", check=False)
 
     def restart(self) -> None:
         """Start it again on the same port with the same data."""
         self.start()
 
     def cleanup(self) -> None:
-        """Stop the server and delete its directory."""
-        self.stop()
+        """Stop the server and delete its directory (no checkpoint: the data is thrown away)."""
+        self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def psql(self, sql: str, database: str = "postgres") -> str:
@@ -88,8 +88,14 @@ class PostgresServer:
     def create_database(self, template: str = "template0") -> str:
         """A new empty database (a copy of ``template``); returns its name."""
         name = f"cases_{os.getpid()}_{next(self._names)}"
-        self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        # FILE_COPY copies the template's files; PostgreSQL 15's default writes every page to the WAL.
+        self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY = FILE_COPY')
         return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop ``name``, cutting any session still on it."""
+        self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", "postgres", "-c",
+                  f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False)
 
     def url(self, database: str, scheme: str = "postgresql+asyncpg") -> str:
         """SQLAlchemy URL of ``database`` (no password: trust authentication)."""
