@@ -218,6 +218,8 @@ class CasesSettings:
             again may overflow). Heroku's smallest plans allow 20 connections in all.
         db_statement_timeout_seconds: PostgreSQL ``statement_timeout`` and SQLite busy timeout,
             seconds (``DATABASE_STATEMENT_TIMEOUT_SECONDS``).
+        db_readiness_interval_seconds: least time between two readiness write probes, seconds
+            (``DATABASE_READINESS_INTERVAL_SECONDS``); ``/readyz`` calls in between get the last answer.
         migrate_on_start: True (development, test) applies pending migrations at start-up; False
             (production) refuses an empty or out-of-date schema: ``python -m server migrate`` runs them.
         max_upload_bytes: largest accepted document file, bytes (``MAX_UPLOAD_BYTES``).
@@ -232,6 +234,7 @@ class CasesSettings:
     db_pool_size: int = 5
     db_statement_timeout_seconds: float = 30.0
     migrate_on_start: bool = True
+    db_readiness_interval_seconds: float = 5.0
 
     @property
     def url(self) -> str:
@@ -250,6 +253,7 @@ def _cases_from_env(env: Mapping[str, str], production: bool) -> CasesSettings:
         db_pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1, maximum=100),
         db_statement_timeout_seconds=_float(env, "DATABASE_STATEMENT_TIMEOUT_SECONDS", 30.0),
         migrate_on_start=not production,
+        db_readiness_interval_seconds=_float(env, "DATABASE_READINESS_INTERVAL_SECONDS", 5.0, minimum=-0.001),
     )
     if production and is_sqlite(settings.url) and env.get("ALLOW_SQLITE_IN_PRODUCTION", "").strip() != "1":
         raise ConfigError("APP_ENV=production needs DATABASE_URL=postgres://... (cases in SQLite live on this "

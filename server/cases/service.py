@@ -30,7 +30,8 @@ class CaseServices:
         there unless ``settings.migrate_on_start`` is False, production) and an extractor."""
         repository = SqlCaseRepository(settings.url, pool_size=settings.db_pool_size,
                                        statement_timeout_seconds=settings.db_statement_timeout_seconds,
-                                       migrate_on_open=settings.migrate_on_start)
+                                       migrate_on_open=settings.migrate_on_start,
+                                       readiness_interval_seconds=settings.db_readiness_interval_seconds)
         return cls(repository, DocumentExtractor(), settings)
 
     async def open(self) -> None:
