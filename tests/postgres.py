@@ -36,7 +36,8 @@ class PostgresServer:
     """One PostgreSQL cluster: ``start``, ``stop``, ``restart`` (same port and data), ``create_database``,
     ``url``. Databases are created from a template database, ``cases_template`` if it exists."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # True keeps PostgreSQL's default fsync/synchronous_commit (benchmarks)
         self.root = tempfile.mkdtemp(prefix="cases-pg-")
         self.data_dir = os.path.join(self.root, "data")
         self.log_file = os.path.join(self.root, "server.log")
@@ -61,8 +62,9 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         """Start the server and wait until it accepts connections."""
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='' "
-                   "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-o", options, "-w", "-t", "60", "start")
         return self
 

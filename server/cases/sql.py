@@ -148,6 +148,10 @@ class SqlCaseRepository:
             async with self._engine.connect() as conn:
                 if write:
                     conn = await conn.execution_options(sqlite_immediate=True)
+                elif self._engine.dialect.name == "postgresql":
+                    # A read is one statement (one snapshot): without BEGIN and ROLLBACK it takes one
+                    # round trip instead of three.
+                    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 async with conn.begin():
                     yield conn
         except sqlalchemy.exc.SQLAlchemyError as error:
