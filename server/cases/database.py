@@ -8,6 +8,7 @@ SQLite (aiosqlite) and PostgreSQL (asyncpg) are supported. ``DATABASE_URL`` may 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Any
 
@@ -23,6 +24,10 @@ POSTGRES_DRIVER = "postgresql+asyncpg"
 CONNECT_TIMEOUT_SECONDS = 5.0  # a dead host answers a request with 503 within this, never hangs it
 POOL_TIMEOUT_SECONDS = 10.0  # waiting for a free pooled connection
 POOL_RECYCLE_SECONDS = 1800  # below the idle cut-off of most managed PostgreSQL proxies
+
+# aiosqlite logs every call with its arguments at DEBUG, and those are transcripts and documents:
+# its records must not exist even when LOG_LEVEL=DEBUG.
+logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 _POSTGRES_SCHEMES = ("postgres", "postgresql", "postgresql+asyncpg")
 _SQLITE_SCHEMES = ("sqlite", "sqlite+aiosqlite")
@@ -86,7 +91,8 @@ def create_engine(url: str, *, pool_size: int, statement_timeout_seconds: float)
     """An ``AsyncEngine`` for ``url`` with the settings each dialect needs (no connection is made yet).
 
     PostgreSQL: a pool of ``pool_size`` (plus as many overflow), ``statement_timeout`` set on every
-    session. Disconnects are handled optimistically (SQLAlchemy's "disconnect handling - optimistic"):
+    session. SQL parameters (case text) are kept out of SQLAlchemy's logs and error messages
+    (``hide_parameters``). Disconnects are handled optimistically (SQLAlchemy's "disconnect handling - optimistic"):
     the first statement that meets a dead connection invalidates the whole pool, and the next
     checkouts open fresh connections. A pre-ping would spend one more round trip on every request
     (about a third of a ``GET /cases/{id}``'s database time, measured) to spare at most one 503.
@@ -98,7 +104,7 @@ def create_engine(url: str, *, pool_size: int, statement_timeout_seconds: float)
         return _sqlite_engine(url, statement_timeout_seconds)
     millis = str(int(statement_timeout_seconds * 1000))
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=POOL_TIMEOUT_SECONDS,
+        url, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size, pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS, "command_timeout": statement_timeout_seconds + 5,
                       "server_settings": {"statement_timeout": millis, "application_name": "case-job-server"}},
@@ -109,7 +115,8 @@ def _sqlite_engine(url: str, busy_timeout_seconds: float) -> AsyncEngine:
     path = sqlite_path(url)
     if path is not None:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_seconds, "isolation_level": None})
+    engine = create_async_engine(url, hide_parameters=True,
+                                 connect_args={"timeout": busy_timeout_seconds, "isolation_level": None})
 
     # pysqlite's own transaction handling is off (isolation_level=None): SQLAlchemy emits BEGIN itself,
     # as its SQLite dialect documentation recommends, so a write transaction can take the lock first.
