@@ -7,6 +7,7 @@ assert status and body themselves.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -49,6 +50,13 @@ def fake_llm() -> Iterator[FakeProviderServer]:
 
 
 CASES_TEMPLATE = "cases_template"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every module is imported now and lives as long as the run: keep those objects out of every later
+    garbage collection, as the server does at start-up (``gc.freeze``), so tests that collect on purpose
+    (task references under GC pressure) cost the same whatever the SDKs and SQLAlchemy import."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
