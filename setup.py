@@ -26,6 +26,12 @@ setup(
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
         # Swagger UI's files for GET /docs, served by this server (no CDN); 5.x renders OpenAPI 3.1.
         "swagger-ui-bundle-v2>=5.17,<6",
+        # Cases on SQLite (aiosqlite, the default) or PostgreSQL (asyncpg) behind one async repository;
+        # the [asyncio] extra brings greenlet, which SQLAlchemy 2.1 no longer installs by itself.
+        "sqlalchemy[asyncio]>=2.0.30,<2.2",
+        "alembic>=1.13,<2",  # schema migrations (`python -m server migrate`)
+        "aiosqlite>=0.20,<1",
+        "asyncpg>=0.29,<1",
     ],
     extras_require={
         "test": [

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from server.analysis.providers.config import DEFAULT_PROVIDERS, LLMSettings, provider_variable
+from server.cases.database import is_sqlite, normalize_url, sqlite_url
 from server.errors import ConfigError
 
 T = TypeVar("T")
@@ -289,7 +290,18 @@ class CasesSettings:
     """Cases, documents and analysis inputs.
 
     Attributes:
-        db_path: SQLite file of cases and documents (``CASES_DB``); its directory is created.
+        db_path: SQLite file of cases and documents (``CASES_DB``), used when ``database_url`` is
+            None; its directory is created.
+        database_url: SQLAlchemy async URL of the case database from ``DATABASE_URL`` (PostgreSQL or
+            SQLite; ``postgres://`` mapped to ``postgresql+asyncpg://``), or None for ``db_path``.
+        db_pool_size: pooled PostgreSQL connections per process (``DATABASE_POOL_SIZE``; as many
+            again may overflow). Heroku's smallest plans allow 20 connections in all.
+        db_statement_timeout_seconds: PostgreSQL ``statement_timeout`` and SQLite busy timeout,
+            seconds (``DATABASE_STATEMENT_TIMEOUT_SECONDS``).
+        db_readiness_interval_seconds: least time between two readiness write probes, seconds
+            (``DATABASE_READINESS_INTERVAL_SECONDS``); ``/readyz`` calls in between get the last answer.
+        migrate_on_start: True (development, test) applies pending migrations at start-up; False
+            (production) refuses an empty or out-of-date schema: ``python -m server migrate`` runs them.
         max_upload_bytes: largest accepted document file, bytes (``MAX_UPLOAD_BYTES``).
         analysis_max_input_chars: characters of transcript plus document text sent to a provider
             for one analysis (``ANALYSIS_MAX_INPUT_CHARS``); longer inputs are cut and marked truncated.
@@ -308,15 +320,37 @@ class CasesSettings:
     extraction_memory_mb: int = 256
     extraction_timeout_seconds: float = 30.0
     extraction_per_user: int = 1
+    database_url: str | None = None
+    db_pool_size: int = 5
+    db_statement_timeout_seconds: float = 30.0
+    migrate_on_start: bool = True
+    db_readiness_interval_seconds: float = 5.0
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy async URL the repository connects to."""
+        return self.database_url or sqlite_url(self.db_path)
 
 
-def _cases_from_env(env: Mapping[str, str]) -> CasesSettings:
-    return CasesSettings(
+def _cases_from_env(env: Mapping[str, str], production: bool) -> CasesSettings:
+    raw_url = env.get("DATABASE_URL", "").strip()
+    database_url = normalize_url(raw_url) if raw_url else None
+    settings = CasesSettings(
         db_path=env.get("CASES_DB", "").strip() or "./data/cases.db",
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024, maximum=1024**3),
         analysis_max_input_chars=_int(env, "ANALYSIS_MAX_INPUT_CHARS", 400_000, minimum=1000),
         **_extraction_from_env(env),
+        database_url=database_url,
+        db_pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1, maximum=100),
+        db_statement_timeout_seconds=_float(env, "DATABASE_STATEMENT_TIMEOUT_SECONDS", 30.0),
+        migrate_on_start=not production,
+        db_readiness_interval_seconds=_float(env, "DATABASE_READINESS_INTERVAL_SECONDS", 5.0, minimum=-0.001),
     )
+    if production and is_sqlite(settings.url) and env.get("ALLOW_SQLITE_IN_PRODUCTION", "").strip() != "1":
+        raise ConfigError("APP_ENV=production needs DATABASE_URL=postgres://... (cases in SQLite live on this "
+                          "host's disk only); on a single host with a persistent disk, set "
+                          "ALLOW_SQLITE_IN_PRODUCTION=1 to keep SQLite deliberately")
+    return settings
 
 
 def _extraction_from_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -406,7 +440,7 @@ class Settings:
             http=reading.section(_http_from_env, reading, production),
             connections=reading.section(_connections_from_env, reading),
             observability=reading.section(_observability_from_env, reading),
-            cases=reading.section(_cases_from_env, reading),
+            cases=reading.section(_cases_from_env, reading, production),
             llm=reading.section(_llm_from_env, reading, production),
             production=production,
             host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104

@@ -7,7 +7,11 @@ assert status and body themselves.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +22,10 @@ from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
 from server.app import make_app
 from server.auth import mint_token
+from server.cases.database import sqlite_url
 from server.config import AuthSettings, CasesSettings, JobSettings, Settings
 from server.services import Services
+from tests import postgres
 from tests.fakes.fake_provider import FakeProviderServer
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -41,6 +47,57 @@ def fake_llm() -> Iterator[FakeProviderServer]:
     server = FakeProviderServer().start()
     yield server
     server.stop()
+
+
+CASES_TEMPLATE = "cases_template"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every module is imported now and lives as long as the run: keep those objects out of every later
+    garbage collection, as the server does at start-up (``gc.freeze``), so tests that collect on purpose
+    (task references under GC pressure) cost the same whatever the SDKs and SQLAlchemy import."""
+    gc.freeze()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """One throwaway PostgreSQL server per test session, with ``cases_template``: a database at the
+    newest schema revision that each test's database is copied from.
+
+    Without the binaries the test skips with how to install them; under ``CI=true`` that is a failure
+    (CI must run the PostgreSQL half of the suite).
+    """
+    if not postgres.binaries_available():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {postgres.INSTALL_HINT}")
+        pytest.skip(postgres.INSTALL_HINT)
+    server = postgres.PostgresServer().initdb().start()
+    try:
+        server.psql(f'CREATE DATABASE "{CASES_TEMPLATE}" TEMPLATE template0')
+        migrate_command(server.url(CASES_TEMPLATE, scheme="postgres"))
+        yield server
+    finally:
+        server.cleanup()
+
+
+def migrate_command(database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m server migrate`` on ``database_url``; raises when it fails."""
+    full_env = {**os.environ, "APP_ENV": "test", "DATABASE_URL": database_url, **env}
+    return subprocess.run([sys.executable, "-m", "server", "migrate"], env=full_env, capture_output=True,  # noqa: S603
+                          text=True, timeout=60, check=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def case_db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """The case database URL, once per database: a SQLite file in ``tmp_path``, or a fresh PostgreSQL
+    database (at the newest schema) on the session's server, dropped after the test."""
+    if request.param == "sqlite":
+        yield sqlite_url(str(tmp_path / "cases.db"))
+        return
+    server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.create_database(CASES_TEMPLATE)
+    yield server.url(name)
+    server.drop_database(name)
 
 
 @pytest.fixture

@@ -111,10 +111,29 @@ class CaseDocument:
 
 
 @dataclass(frozen=True)
+class CaseSummary:
+    """One case as a list shows it: what the repository reads without the transcript, the messages
+    or the analyses (a list of big cases must not load them)."""
+
+    case_id: str
+    owner_id: str
+    title: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    has_transcript: bool = False
+    has_call_summary: bool = False
+    has_agent_analysis: bool = False
+    has_final_document_analysis: bool = False
+    document_count: int = 0
+    number: int = 0
+
+
+@dataclass(frozen=True)
 class CasePage:
     """One page of cases, newest first; ``next_before`` is None on the last page."""
 
-    cases: list[Case]
+    cases: list[CaseSummary]
     next_before: int | None
 
 
@@ -135,17 +154,17 @@ def case_view(case: Case) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def case_summary_view(case: Case) -> dict[str, Any]:
+def case_summary_view(case: CaseSummary) -> dict[str, Any]:
     """The short view of a case in ``GET /cases`` (no transcript, no analyses), shaped by ``CaseSummaryView``."""
     return CaseSummaryView(
         case_id=case.case_id,
         user_id=case.owner_id,
         title=case.title,
         status=case.status,
-        has_transcript=bool(case.transcript.strip()),
-        has_call_summary=case.call_summary is not None,
-        has_agent_analysis=case.agent_analysis is not None,
-        has_final_document_analysis=case.final_document_analysis is not None,
+        has_transcript=case.has_transcript,
+        has_call_summary=case.has_call_summary,
+        has_agent_analysis=case.has_agent_analysis,
+        has_final_document_analysis=case.has_final_document_analysis,
         documents_count=case.document_count,
         created_at=case.created_at,
         updated_at=case.updated_at,

@@ -1,7 +1,6 @@
 """The ``CaseRepository`` protocol: what handlers and job functions need of case storage.
 
-The SQLite implementation lives in ``server.cases.sqlite``; a server database can implement the
-same protocol later.
+The implementation is ``server.cases.sql.SqlCaseRepository`` (SQLAlchemy: SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ JsonTransform = Callable[[dict[str, Any] | None], dict[str, Any]]
 
 
 class CaseRepository(Protocol):
-    """Async access to cases and their documents. Every method may raise ``Unavailable``."""
+    """Async access to cases and their documents. Every method may raise ``Unavailable``
+    (``database_unavailable`` when the database is down, ``store_closed`` after ``aclose``)."""
 
     async def open(self) -> None:
         """Open the store and create or migrate its schema (idempotent)."""
@@ -24,7 +24,7 @@ class CaseRepository(Protocol):
         """Close the store; later calls fail."""
 
     async def ping(self) -> bool:
-        """True when the store answers."""
+        """Readiness: True when the store takes a write (never raises)."""
 
     async def create_case(self, owner_id: str, title: str, call_details: dict[str, Any]) -> Case:
         """Create a case with status ``New``."""
@@ -33,7 +33,8 @@ class CaseRepository(Protocol):
         """The case, or None when unknown."""
 
     async def list_cases(self, owner_id: str | None, before: int | None, limit: int) -> CasePage:
-        """Cases newest first; ``owner_id`` None lists every owner's (admins)."""
+        """Case summaries newest first (no transcript, analyses or texts read); ``owner_id`` None lists
+        every owner's (admins); ``before`` is the ``number`` to continue below."""
 
     async def count_cases(self) -> int:
         """Number of cases in the store."""

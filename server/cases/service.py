@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from server.cases.extraction_pool import DocumentExtractor, ExtractionLimits
 from server.cases.repository import CaseRepository
-from server.cases.sqlite import SqliteCaseRepository
+from server.cases.sql import SqlCaseRepository
 from server.config import CasesSettings
 
 
@@ -26,13 +26,22 @@ class CaseServices:
 
     @classmethod
     def from_settings(cls, settings: CasesSettings) -> CaseServices:
-        """SQLite repository at ``settings.db_path`` (opened lazily or by ``open``) and an extractor."""
+        """The repository on ``settings.url`` (opened lazily or by ``open``; it migrates the schema
+        there unless ``settings.migrate_on_start`` is False, production) and an extractor."""
+        repository = SqlCaseRepository(settings.url, pool_size=settings.db_pool_size,
+                                       statement_timeout_seconds=settings.db_statement_timeout_seconds,
+                                       migrate_on_open=settings.migrate_on_start,
+                                       readiness_interval_seconds=settings.db_readiness_interval_seconds)
         limits = ExtractionLimits(settings.extraction_workers, settings.extraction_memory_mb * 1024 * 1024,
                                   settings.extraction_timeout_seconds, settings.extraction_per_user)
-        return cls(SqliteCaseRepository(settings.db_path), DocumentExtractor(limits), settings)
+        return cls(repository, DocumentExtractor(limits), settings)
 
     async def open(self) -> None:
-        """Open the database and migrate its schema (start-up)."""
+        """Open the database and migrate (or, in production, verify) its schema (start-up).
+
+        Raises:
+            ConfigError: database unreachable or schema not current (see ``SqlCaseRepository.open``).
+        """
         await self.repository.open()
 
     async def aclose(self) -> None:

@@ -3,15 +3,24 @@ providers pointed at it, and a recording progress callback."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from server.analysis.inputs import AnalysisInput, DocumentInput
 from server.analysis.providers.config import LLMSettings
+from server.config import Settings
 from server.services import Services
 from tests.analysis.doubles import ScriptedProviders
 from tests.fakes.fake_provider import FakeProviderServer
 
 USER_ID = "user-7f3a9c"
+
+
+@pytest.fixture
+def settings(settings: Settings, case_db_url: str) -> Settings:
+    """The analysis API tests run once on SQLite and once on PostgreSQL."""
+    return dataclasses.replace(settings, cases=dataclasses.replace(settings.cases, database_url=case_db_url))
 
 
 @pytest.fixture

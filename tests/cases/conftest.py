@@ -1,4 +1,5 @@
-"""Case tests: a small upload limit so the 413 paths are cheap to exercise."""
+"""Case tests: on SQLite and on PostgreSQL (``case_db_url``), with a small upload limit so the 413
+paths are cheap to exercise."""
 
 from __future__ import annotations
 
@@ -12,5 +13,6 @@ UPLOAD_LIMIT = 300_000
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, cases=dataclasses.replace(settings.cases, max_upload_bytes=UPLOAD_LIMIT))
+def settings(settings: Settings, case_db_url: str) -> Settings:
+    return dataclasses.replace(settings, cases=dataclasses.replace(settings.cases, max_upload_bytes=UPLOAD_LIMIT,
+                                                                   database_url=case_db_url))

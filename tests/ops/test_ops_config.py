@@ -51,7 +51,7 @@ def test_ops_bad_value_names_the_variable(env, variable):
 
 
 def test_production_has_no_ephemeral_secret_and_no_dev_mode():
-    settings = Settings.from_env({"APP_ENV": "production", "JWT_SECRET": SECRET,
+    settings = Settings.from_env({"APP_ENV": "production", "JWT_SECRET": SECRET, "ALLOW_SQLITE_IN_PRODUCTION": "1",
                                   "OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-ant-x"})
     assert settings.production and not settings.dev_mode and not settings.auth.ephemeral
 
