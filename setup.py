@@ -8,7 +8,7 @@ setup(
     description="Tornado job server for long-running LLM analyses of legal case material",
     python_requires=">=3.10",
     packages=find_packages(include=["server", "server.*"]),
-    package_data={"server.cases": ["demo_files/*.pdf", "demo_files/*.docx"]},
+    package_data={"server.cases": ["demo_files/*.pdf", "demo_files/*.docx"], "server.jobs": ["*.lua"]},
     install_requires=[
         "tornado>=6.4.1,<7",
         "PyJWT[crypto]>=2.10.1,<3",  # 2.10.0 accepted a partial issuer match (CVE-2024-53861)
@@ -21,6 +21,7 @@ setup(
         "pypdf>=5,<8",  # PDF text extraction (layout mode keeps Hebrew in logical order)
         "python-docx>=1.1,<2",
         "cryptography>=42",  # pypdf needs it to open AES-encrypted PDFs (owner-password only)
+        "redis>=5.0.1,<9",  # JOB_STORE_URL=redis://: redis.asyncio with Script, PubSub.aclose (5.0.1)
     ],
     extras_require={
         "test": [

@@ -60,3 +60,21 @@ def services(services: Services, gates: Gates) -> Services:
     runner.register("crashing", crashing)
     runner.register("sleeping", sleeping)
     return services
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One throwaway redis-server for the test session (each test uses its own key prefix)."""
+    from tests.jobs.redis_server import RedisServer, require_redis_server
+
+    server = RedisServer(require_redis_server()).start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix no other test uses."""
+    import uuid
+
+    return f"test-{uuid.uuid4().hex[:12]}:"

@@ -127,7 +127,7 @@ async def test_active_jobs_per_user_limit_is_429_with_retry_after(services):
     from server.errors import TooManyRequests
 
     runner = services.runner
-    runner._max_active_per_user = 2
+    runner._max_active_per_user = 2  # noqa: SLF001
     await runner.submit("sleeping", "alice", {})
     await runner.submit("sleeping", "alice", {})
     with pytest.raises(TooManyRequests) as refused:
@@ -196,4 +196,4 @@ async def test_cancel_right_after_start_before_first_step_still_terminates(servi
     # The task exists but has not run a single step yet.
     cancelled = await services.runner.cancel(job.job_id)
     assert cancelled.error_code == "cancelled" and cancelled.completed_at is not None
-    assert services.runner.running_count() == 0 and services.runner.active_count("alice") == 0
+    assert services.runner.running_count() == 0 and await services.store.active_count("alice") == 0
