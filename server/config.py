@@ -141,7 +141,7 @@ def _jobs_from_env(env: Mapping[str, str]) -> JobSettings:
         timeout_seconds=_float(env, "JOB_TIMEOUT_SECONDS", 600.0),
         max_active_per_user=_int(env, "MAX_ACTIVE_JOBS_PER_USER", 10, minimum=1),
         shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, minimum=-0.001),
-        lease_seconds=_float(env, "JOB_LEASE_SECONDS", 30.0, minimum=3.0),
+        lease_seconds=_float(env, "JOB_LEASE_SECONDS", 30.0, minimum=1.0),
     )
 
 

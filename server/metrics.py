@@ -89,6 +89,10 @@ class Metrics:
 
     def _on_transition(self, job: Job, seen: _Seen) -> None:
         self.jobs_active.labels(job.job_type, seen.status.value).dec()
+        if job.status is JobStatus.PENDING:  # handed back to the queue, or taken over from a lost process
+            self.jobs_active.labels(job.job_type, JobStatus.PENDING.value).inc()
+            seen.status = job.status
+            return
         if job.status is JobStatus.RUNNING:
             self.jobs_active.labels(job.job_type, JobStatus.RUNNING.value).inc()
             if job.started_at is not None:

@@ -326,10 +326,10 @@ class MemoryJobStore:
             self._leases[job_id] = (worker, lease_until)
         return expired
 
-    async def requeue(self, job_id: str, *, attempt: int, message: str) -> Job:
+    async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
         current = self._jobs[job_id]
-        if current.status is not JobStatus.RUNNING:
-            raise InvalidTransition(f"Job is {current.status.value}; only a running job can be queued again")
+        if current.status is not JobStatus.RUNNING or current.attempt != from_attempt:
+            raise InvalidTransition(f"Job is {current.status.value} in attempt {current.attempt}; not queued again")
         self._leases.pop(job_id, None)
         job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
                       attempt=attempt, version=current.version + 1, updated_at=self._clock())

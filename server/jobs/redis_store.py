@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -64,6 +64,9 @@ from server.jobs.store import (
     Subscribers,
     Unsubscribe,
 )
+
+if TYPE_CHECKING:
+    from server.config import StoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -355,13 +358,13 @@ class RedisJobStore:
     async def expired_leases(self, worker: str, now: float, lease_until: float) -> list[str]:
         return list(await self._run("expired", worker, int(now * 1000), int(lease_until * 1000)))
 
-    async def requeue(self, job_id: str, *, attempt: int, message: str) -> Job:
+    async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
         for _ in range(_CAS_RETRIES):
             current = await self.get(job_id)
             if current is None:
                 raise KeyError(job_id)
-            if current.is_terminal:
-                raise InvalidTransition(f"Job is {current.status.value}; it cannot be queued again")
+            if current.is_terminal or current.attempt != from_attempt or current.queue_position is not None:
+                raise InvalidTransition(f"Job is {current.status.value} in attempt {current.attempt}; not queued again")
             job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
                           attempt=attempt, updated_at=self._clock(), queue_position=None)
             result = await self._run("requeue", job_id, current.version, _encode(job))
@@ -469,3 +472,17 @@ class RedisJobStore:
         self._queue_subscribers.notify(ALL, "")  # and look for queued work
         log.info("job store subscription back; replayed changes=%d", len(ids))
 
+
+
+async def reachability_problem(settings: StoreSettings) -> str | None:
+    """None when the Redis of ``settings`` answers a ``PING`` within 3 s, else a one-line message
+    naming the setting and the ``host:port`` tried (credentials masked)."""
+    client: aioredis.Redis = aioredis.from_url(settings.url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        await client.ping()
+    except Exception as error:  # any failure is reported the same way, without its text (it may hold the URL)
+        return (f"{settings.source} ({masked_url(settings.url)}): cannot reach Redis at {host_port(settings.url)} "
+                f"({type(error).__name__})")
+    finally:
+        await client.aclose()
+    return None

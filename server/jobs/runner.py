@@ -212,10 +212,7 @@ class JobRunner:
         of the queue for another process (``attempt`` unchanged). On the memory store every job
         ends ``failed`` with ``error_code="interrupted"`` unless it finished in the grace period.
         """
-        self.stop_accepting()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            self._ticker = None
+        self.stop_accepting()  # the ticker goes on renewing leases through the grace; it claims nothing now
         if not self._store.shared:
             await self._fail_queued()
         if self._tasks and grace_seconds > 0:
@@ -224,6 +221,9 @@ class JobRunner:
             await asyncio.gather(*(self._hand_back(job_id) for job_id in list(self._tasks)))
         else:
             await asyncio.gather(*(self._stop_task(job_id, "interrupted") for job_id in list(self._tasks)))
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
@@ -240,7 +240,7 @@ class JobRunner:
         attempt = self._attempts.get(job_id, 1)
         await self._stop_task(job_id, _NO_WRITE)
         try:
-            await self._store.requeue(job_id, attempt=attempt, message=HANDED_BACK)
+            await self._store.requeue(job_id, from_attempt=attempt, attempt=attempt, message=HANDED_BACK)
             log.info("job handed back to the queue job_id=%s attempt=%d", job_id, attempt)
         except InvalidTransition:
             pass  # it finished meanwhile
@@ -404,11 +404,11 @@ class JobRunner:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
-                if time.monotonic() - last_renewal >= self._lease / 3 and self._tasks:
+                if time.monotonic() - last_renewal >= self._lease / 3:
                     await self._store.renew(self.worker_id, list(self._tasks), time.time() + self._lease)
                     last_renewal = time.monotonic()
                 await self.take_over_lost()
-                for job_type in self._types:
+                for job_type in self._types if self._accepting else ():
                     await self._pump(job_type)
             except asyncio.CancelledError:
                 raise
@@ -421,11 +421,12 @@ class JobRunner:
         lost = await self._store.expired_leases(self.worker_id, time.time(), time.time() + self._lease)
         for job_id in lost:
             job = await self._store.get(job_id)
-            if job is None or job.status is not JobStatus.RUNNING:
+            if job is None or job.is_terminal:
                 continue
             try:
                 if job.attempt < MAX_ATTEMPTS:
-                    await self._store.requeue(job_id, attempt=job.attempt + 1, message=TAKEN_OVER)
+                    await self._store.requeue(job_id, from_attempt=job.attempt, attempt=job.attempt + 1,
+                                              message=TAKEN_OVER)
                     log.warning("job taken over from a lost worker job_id=%s attempt=%d", job_id, job.attempt + 1)
                 else:
                     await self._store.update(job_id, status=JobStatus.FAILED, error_code="interrupted",

@@ -145,10 +145,10 @@ class JobStore(Protocol):
         """Ids of running jobs whose lease ended before ``now``; their leases pass to ``worker``
         until ``lease_until`` so only one process handles each."""
 
-    async def requeue(self, job_id: str, *, attempt: int, message: str) -> Job:
-        """Put a ``running`` job back at the front of its queue as ``pending`` (hand-back at
-        shutdown keeps ``attempt``; a takeover raises it). Raises ``InvalidTransition`` when it
-        is not running."""
+    async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
+        """Put a job still in attempt ``from_attempt`` back at the front of its queue as ``pending``
+        with ``attempt`` (a hand-back at shutdown keeps it; a takeover raises it). Raises
+        ``InvalidTransition`` when the job finished or moved to another attempt."""
 
     async def expire(self, now: datetime, limit: int | None = None) -> int:
         """Remove finished jobs whose retention ended before ``now`` (at most ``limit``); return how many."""

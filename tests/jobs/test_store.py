@@ -185,7 +185,7 @@ async def test_store_expired_lease_is_taken_over_with_a_new_attempt(make_store):
     assert await store.expired_leases("w3", time.time(), time.time() + 30) == []  # w2 handles it alone
     with pytest.raises(InvalidTransition):
         await store.update("x", expect_attempt=2, progress=5)
-    requeued = await store.requeue("x", attempt=2, message="Queued again")
+    requeued = await store.requeue("x", from_attempt=1, attempt=2, message="Queued again")
     assert (requeued.status, requeued.queue_position, requeued.attempt) == (JobStatus.PENDING, 1, 2)
     assert (await store.get("y")).queue_position == 2
     again = await store.claim("echo", worker="w2", lease_until=time.time() + 30)
