@@ -31,7 +31,7 @@ from server.errors import Conflict, Unavailable
 from server.jobs.errors import InvalidTransition, JobFailed
 from server.jobs.ids import new_job_id
 from server.jobs.models import Job, JobStatus, encode_result
-from server.jobs.store import MAX_ATTEMPTS, JobQuery, JobStore
+from server.jobs.store import MAX_ATTEMPTS, JobQuery, JobStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ HANDED_BACK = "Queued again: the server running it restarted"
 TAKEN_OVER = "Queued again: the server running it stopped answering"
 _NO_WRITE = "left"  # stop reason of a task whose job is no longer this worker's: write nothing
 TICK_SECONDS = 1.0  # lease checks and the fallback queue poll
+WRITE_RETRY_SECONDS = 120.0  # how long a job's final state is retried while the store is unreachable
 
 
 @dataclass
@@ -285,9 +286,9 @@ class JobRunner:
             kind.running += 1  # the slot is taken before the claim, so concurrent pumps cannot overshoot
             try:
                 job = await self._store.claim(job_type, worker=self.worker_id, lease_until=time.time() + self._lease)
-            except Exception:
+            except Exception as error:  # store unreachable: the ticker tries again in a second
                 kind.running -= 1
-                log.warning("claiming a job failed job_type=%s", job_type, exc_info=True)
+                log.warning("claiming a job failed job_type=%s error=%s", job_type, type(error).__name__)
                 return
             if job is None:
                 kind.running -= 1
@@ -327,12 +328,15 @@ class JobRunner:
         self._stop_reasons.pop(job_id, None)
         self._attempts.pop(job_id, None)
         self._types[job_type].running -= 1
-        job = await self._store.get(job_id)
+        try:
+            job = await self._store.get(job_id)
+        except StoreUnavailable:
+            job = None
         if job is not None:
             log.info("job finished job_id=%s job_type=%s user_id=%s outcome=%s duration=%.3fs", job_id,
                      job.job_type, job.owner_id, job.error_code or job.status.value, duration)
         if self._accepting:
-            await self._pump(job_type)
+            await self._pump(job_type)  # a store outage is logged there; the ticker tries again
 
     def _on_deadline(self, job_id: str) -> None:
         task = self._tasks.get(job_id)
@@ -361,35 +365,58 @@ class JobRunner:
             log.exception("job result is not JSON-serialisable job_id=%s", job_id)
             await self._finish_by_id(job_id, "internal")
             return
+        completed_at = utcnow()
         try:
-            await self._store.update(job_id, expect_attempt=attempt, status=JobStatus.COMPLETED,
-                                     result_json=result_json, completed_at=utcnow(), progress=100,
-                                     progress_message="Completed")
+            await self._retrying(job_id, lambda: self._store.update(
+                job_id, expect_attempt=attempt, status=JobStatus.COMPLETED, result_json=result_json,
+                completed_at=completed_at, progress=100, progress_message="Completed"))
         except InvalidTransition:
             log.info("job result dropped: cancelled or taken over meanwhile job_id=%s", job_id)
 
+    async def _retrying(self, job_id: str, write: Callable[[], Awaitable[Job]]) -> Job | None:
+        """Run a job's final write, retried with backoff for ``WRITE_RETRY_SECONDS`` while the
+        store is unreachable (the job's work is done: losing its state would waste it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WRITE_RETRY_SECONDS
+        delay = 0.2
+        while True:
+            try:
+                return await write()
+            except StoreUnavailable:
+                if loop.time() + delay > deadline:
+                    log.error("job state not written: the store stayed unreachable job_id=%s", job_id)
+                    return None
+                log.warning("job store unreachable; retrying the job's final write job_id=%s", job_id)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+
     async def _finish_by_id(self, job_id: str, code: str, message: str | None = None) -> None:
-        await self._finish(await self._current(job_id), code, message)
+        job = await self._retrying(job_id, lambda: self._current(job_id))
+        if job is not None:
+            await self._finish(job, code, message)
 
     async def _finish(self, job: Job, code: str, message: str | None = None) -> None:
         if job.is_terminal:
             return
         attempt = self._attempts.get(job.job_id) if job.status is JobStatus.RUNNING else None
+        completed_at = utcnow()
         try:
-            await self._store.update(job.job_id, expect_attempt=attempt, status=JobStatus.FAILED, error_code=code,
-                                     error=message or _MESSAGES.get(code, _MESSAGES["internal"]),
-                                     completed_at=utcnow())
+            await self._retrying(job.job_id, lambda: self._store.update(
+                job.job_id, expect_attempt=attempt, status=JobStatus.FAILED, error_code=code,
+                error=message or _MESSAGES.get(code, _MESSAGES["internal"]), completed_at=completed_at))
         except InvalidTransition:
             pass  # finished or taken over meanwhile: that state stands
 
     async def _report_progress(self, job_id: str, attempt: int, percent: int, message: str) -> None:
-        job = await self._current(job_id)
-        if job.status is not JobStatus.RUNNING or (job.progress == percent and job.progress_message == message):
-            return
         try:
+            job = await self._current(job_id)
+            if job.status is not JobStatus.RUNNING or (job.progress == percent and job.progress_message == message):
+                return
             await self._store.update(job_id, expect_attempt=attempt, progress=percent, progress_message=message)
         except InvalidTransition:
             pass  # finished meanwhile (cancel, deadline, takeover): progress no longer matters
+        except StoreUnavailable:
+            log.warning("progress not recorded: the job store is unreachable job_id=%s", job_id)
 
     async def _current(self, job_id: str) -> Job:
         job = await self._store.get(job_id)

@@ -38,8 +38,9 @@ def free_port() -> int:
 class RedisServer:
     """One ``redis-server`` process; ``stop()`` kills it, ``start()`` brings it back on the same port."""
 
-    def __init__(self, binary: str, port: int | None = None):
+    def __init__(self, binary: str, port: int | None = None, *, persist: bool = False):
         self.binary = binary
+        self.persist = persist  # append-only file fsynced on every write: a SIGKILL loses nothing
         self.port = port or free_port()
         self.directory = tempfile.mkdtemp(prefix="redis-test-")
         self.process: subprocess.Popen[bytes] | None = None
@@ -50,7 +51,8 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         self.process = subprocess.Popen(  # noqa: S603  (our own argument list, no shell)
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always",
              "--dir", self.directory, "--protected-mode", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
