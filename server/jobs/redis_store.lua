@@ -216,7 +216,7 @@ elseif op == 'page' then
 
 elseif op == 'changes' then
   -- A feed read: {current seq, removed-at, generation, floor (first retained seq - 1, or 0), epoch,
-  -- then job id and seq of each entry after the cursor}.
+  -- the seq the answer reaches, then the changed jobs}.
   local owner, after, count = ARGV[3], ARGV[4], tonumber(ARGV[5])
   local seq, removed, gen, feed
   if owner == '' then
@@ -233,11 +233,21 @@ elseif op == 'changes' then
     local first = redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1]
     floor = tonumber(string.match(first[1], '%-(%d+)$')) - 1
   end
-  local result = {seq, removed, gen, floor, redis.call('GET', P .. 'epoch') or ''}
-  for _, entry in ipairs(redis.call('XRANGE', feed, '(0-' .. after, '+', 'COUNT', count)) do
-    result[#result + 1] = entry[2][2]
-    result[#result + 1] = string.match(entry[1], '%-(%d+)$')
+  local entries = redis.call('XRANGE', feed, '(0-' .. after, '+', 'COUNT', count)
+  local reached = seq
+  if #entries >= count then reached = string.match(entries[#entries][1], '%-(%d+)$') end
+  local result = {seq, removed, gen, floor, redis.call('GET', P .. 'epoch') or '', reached}
+  -- Each job once, in the order of its latest change, read in this same step: the versions
+  -- returned and the cursor agree, so the next read repeats nothing.
+  local seen, ids = {}, {}
+  for i = #entries, 1, -1 do
+    local id = entries[i][2][2]
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
   end
+  for i = #ids, 1, -1 do result[#result + 1] = job_row(ids[i]) end
   return result
 end
 return redis.error_reply('unknown job store step ' .. tostring(op))

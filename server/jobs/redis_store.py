@@ -251,7 +251,7 @@ class RedisJobStore:
             raise InvalidInput("'since' is not a change-feed cursor this server issued", code="invalid_since")
         after = int(seq)
         head = await self._run("changes", owner_id or "", after, FEED_PAGE)
-        current, removed, generation, floor, epoch, *pairs = head
+        current, removed, generation, floor, epoch, reached, *rows = head
         current, removed, floor = int(current), int(removed), int(floor)
         # The epoch is read with the feed: a Redis that lost its data (restart without persistence)
         # has another epoch, so no cursor of the old data is answered from the new.
@@ -261,13 +261,8 @@ class RedisJobStore:
             raise CursorExpired("The change feed cursor was not issued by this store; list the jobs again")
         if after < removed or after < floor:
             raise CursorExpired("The change feed cursor is too old; list the jobs again")
-        last: dict[str, int] = {}
-        for job_id, entry_seq in zip(pairs[::2], pairs[1::2], strict=True):
-            last.pop(job_id, None)
-            last[job_id] = int(entry_seq)  # re-inserted: ordered by its latest change
-        reached = max(last.values(), default=current) if len(pairs) // 2 >= FEED_PAGE else current
-        jobs = await self._get_many(list(last))
-        return jobs, f"{expected}-{reached}"
+        jobs = [job for job in map(_row_job, rows) if job is not None]
+        return jobs, f"{expected}-{int(reached)}"
 
     async def cursor(self, owner_id: str | None) -> str:
         try:
@@ -459,18 +454,18 @@ class RedisJobStore:
         delivered, so no waiter misses a change. A gap longer than the feed re-reads every job a
         local waiter watches."""
         head = await self._run("changes", "", self._last_seq, FEED_PAGE)
-        current, _, _, floor, _, *pairs = head
-        if self._last_seq < int(floor) or self._last_seq > int(current) or len(pairs) // 2 >= FEED_PAGE:
-            ids = [key for key in self._job_subscribers.keys() if isinstance(key, str)]
+        current, _, _, floor, _, reached, *rows = head
+        if self._last_seq < int(floor) or self._last_seq > int(current) or int(reached) < int(current):
+            jobs = await self._get_many([key for key in self._job_subscribers.keys() if isinstance(key, str)])
         else:
-            ids = list(dict.fromkeys(pairs[::2]))
+            jobs = [job for job in map(_row_job, rows) if job is not None]
         self._last_seq = int(current)
-        for job in await self._get_many(ids):
+        for index, job in enumerate(jobs):
             self._dispatch(job)
-        for _ in range(len(ids) // 100):
-            await asyncio.sleep(0)
+            if index % 100 == 99:
+                await asyncio.sleep(0)
         self._queue_subscribers.notify(ALL, "")  # and look for queued work
-        log.info("job store subscription back; replayed changes=%d", len(ids))
+        log.info("job store subscription back; replayed changes=%d", len(jobs))
 
 
 

@@ -20,6 +20,7 @@ def status_of(services, job_id):
 
 
 @pytest.mark.gen_test(timeout=20)
+@pytest.mark.memory_only("asyncio weak task references: independent of the store")
 async def test_burst_of_jobs_under_gc_pressure_all_finish(api, services):
     jobs = [await services.runner.submit("echo", f"user-{n}", {}, {"value": n}) for n in range(200)]
     for _ in range(20):
@@ -100,6 +101,7 @@ async def test_cancel_racing_completion_leaves_one_consistent_terminal_state(api
 
 
 @pytest.mark.gen_test(timeout=10)
+@pytest.mark.memory_only("builds its own services; the deadline is the runner's, independent of the store")
 async def test_job_over_deadline_fails_with_timeout(settings):
     fast = build_services(replace(settings, jobs=JobSettings(timeout_seconds=0.2)))
 
@@ -138,6 +140,7 @@ async def test_active_jobs_per_user_limit_is_429_with_retry_after(services):
 
 
 @pytest.mark.gen_test(timeout=10)
+@pytest.mark.memory_only("on Redis running jobs are handed back, not interrupted (test_redis_processes)")
 async def test_shutdown_interrupts_running_and_pending_jobs(services, gates: Gates):
     running = await services.runner.submit("gated", "alice", {}, {"gate": "never"})
     pending = await services.runner.submit("gated", "alice", {}, {"gate": "never2"})
@@ -164,6 +167,7 @@ async def test_shutdown_grace_lets_a_quick_job_complete(services, gates: Gates):
 
 
 @pytest.mark.gen_test(timeout=10)
+@pytest.mark.memory_only("reads the stored state synchronously inside the job")
 async def test_progress_is_clamped_and_monotonic(services):
     seen = []
 
