@@ -28,7 +28,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from harness import Connection, closed_loop, free_port, percentiles, start_server, token  # noqa: E402
+from harness import Connection, free_port, percentiles, start_server, token  # noqa: E402
 
 
 def start_redis() -> tuple[subprocess.Popen, str, str]:
@@ -48,15 +48,33 @@ def control(port: int, path: str, timeout: float = 600) -> dict:
         return json.loads(response.read())
 
 
+async def closed_loop(ports: list[int], paths: list[str], headers: dict[str, str], seconds: float,
+                      connections: int = 32) -> tuple[list[float], float]:
+    """``connections`` keep-alive connections spread over ``ports``, each sending its next request
+    when the last is answered, for ``seconds``; returns (latencies in seconds, elapsed seconds)."""
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def worker(offset: int) -> None:
+        connection = await Connection.open(ports[offset % len(ports)])
+        index = offset
+        while time.perf_counter() < stop:
+            sent = time.perf_counter()
+            await connection.request(paths[index % len(paths)], headers)
+            latencies.append(time.perf_counter() - sent)
+            index += connections
+        connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(connections)))
+    return latencies, time.perf_counter() - started
+
+
 async def poll_throughput(ports: list[int], ids: list[str], seconds: float) -> dict:
     paths = [f"/jobs/{job_id}" for job_id in ids]
     headers = {"Authorization": f"Bearer {token('bench-admin', admin=True)}"}
-    for port in ports:
-        await closed_loop(port, paths, headers, 1)  # warm-up
-    started = time.perf_counter()
-    results = await asyncio.gather(*(closed_loop(port, paths, headers, seconds) for port in ports))
-    elapsed = time.perf_counter() - started
-    latencies = [latency for result in results for latency in result[0]]
+    await closed_loop(ports, paths, headers, 1)  # warm-up
+    latencies, elapsed = await closed_loop(ports, paths, headers, seconds)
     stats = percentiles(latencies)
     return {"rps": round(len(latencies) / elapsed), "p99_ms": round(stats["p99_ms"], 2),
             "p50_ms": round(stats["p50_ms"], 2)}
@@ -124,7 +142,8 @@ async def run(args: argparse.Namespace) -> dict:
         ids = control(ready["port"], f"/bench/populate?n={args.jobs}&result_bytes=2048")["ids"]
         figures["poll_memory_store"] = await poll_throughput([ready["port"]], ids, args.seconds)
         memory.terminate()
-        env = {"JOB_STORE_URL": url, "JOB_STORE_PREFIX": "poll-bench:"}
+        env = {"JOB_STORE_URL": url, "JOB_STORE_PREFIX": "poll-bench:", "MAX_ACTIVE_JOBS_PER_USER": "100000",
+               "LONGPOLL_MAX_PER_USER": "100000", "LONGPOLL_MAX_TOTAL": "100000"}
         first, ready_a = start_server("bench_server.py", env=env)
         second, ready_b = start_server("bench_server.py", env=env)
         processes += [first, second]

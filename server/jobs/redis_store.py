@@ -74,6 +74,7 @@ _SCRIPT = resources.files("server.jobs").joinpath("redis_store.lua").read_text(e
 _CAS_RETRIES = 20
 _PAGE_BATCH = 200
 _RECONNECT_MAX_SECONDS = 5.0
+POOL_SIZE = 32  # connections per process; each store call holds one for one round trip
 _NOT_REACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
@@ -157,8 +158,12 @@ class RedisJobStore:
         self._ttl = ttl_seconds
         self._max_jobs = max_jobs
         self._clock = clock
-        self._redis: aioredis.Redis = aioredis.from_url(
-            url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5, health_check_interval=15)
+        # A blocking pool: a burst of requests waits (up to 5 s) for one of POOL_SIZE connections
+        # instead of failing with "too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5, health_check_interval=15,
+            max_connections=POOL_SIZE, timeout=5)
+        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._script = self._redis.register_script(_SCRIPT)
         self._job_subscribers = Subscribers()
         self._owner_subscribers = Subscribers()
@@ -197,6 +202,7 @@ class RedisJobStore:
             await asyncio.gather(self._listener, return_exceptions=True)
             self._listener = None
         await self._redis.aclose()
+        await self._redis.connection_pool.disconnect()
 
     def _key(self, name: str) -> str:
         return f"{self._prefix}{name}"
