@@ -29,7 +29,10 @@ def fork_workers(count: int) -> bool:
             return True
         children.append(pid)
 
+    forwarded: set[int] = set()
+
     def forward(signum: int, _frame: object) -> None:
+        forwarded.add(signum)
         for child in children:
             try:
                 os.kill(child, signum)
@@ -49,6 +52,8 @@ def fork_workers(count: int) -> bool:
             continue
         remaining.discard(pid)
         exit_code = os.waitstatus_to_exitcode(code)
+        if -exit_code in forwarded:
+            continue  # stopped by the signal we passed on before it could install its own handler
         if exit_code != 0 and status == 0:
             status = exit_code if exit_code > 0 else 1
             print(f"worker {pid} exited with status {exit_code}", file=sys.stderr, flush=True)

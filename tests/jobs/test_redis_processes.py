@@ -56,12 +56,12 @@ class Servers:
                          "PROVIDER_CALL_ANALYSIS": "openai", "LLM_TIMEOUT_SECONDS": "120", "LLM_MAX_RETRIES": "0"})
         self.processes: list[tuple[subprocess.Popen[bytes], Path]] = []
 
-    def start(self) -> tuple[subprocess.Popen[bytes], str, Path]:
+    def start(self, **extra_env: str) -> tuple[subprocess.Popen[bytes], str, Path]:
         port = free_port()
         log = self.tmp_path / f"server-{port}.log"
         with open(log, "wb") as sink:
             process = subprocess.Popen([sys.executable, "-m", "server"], cwd=ROOT,  # noqa: S603
-                                       env={**self.env, "PORT": str(port)}, stdout=sink, stderr=sink)
+                                       env={**self.env, "PORT": str(port), **extra_env}, stdout=sink, stderr=sink)
         self.processes.append((process, log))
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60  # importing the LLM SDKs takes seconds on a loaded machine
@@ -111,6 +111,20 @@ def wait_for(condition, timeout: float, what: str):
             return value
         assert time.monotonic() < deadline, what
         time.sleep(0.05)
+
+
+def child_pids(parent: int) -> list[int]:
+    """Live processes whose parent is ``parent`` (from /proc: Linux)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if fields and fields[0] != "Z" and int(fields[1]) == parent:
+            found.append(int(entry))
+    return found
 
 
 def runs_in(log: Path, job_id: str) -> bool:
@@ -188,3 +202,16 @@ def test_unreachable_redis_at_start_exits_2_naming_the_setting(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "JOB_STORE_URL" in lines[0] and f"127.0.0.1:{port}" in lines[0]
     assert "hunter2" not in done.stderr and json.dumps(done.stderr)
+
+
+def test_web_concurrency_runs_workers_on_one_port_and_sigterm_stops_them_all(servers):
+    parent, base, log = servers.start(WEB_CONCURRENCY="2")
+    workers = wait_for(lambda: (lambda pids: pids if len(pids) == 2 else None)(child_pids(parent.pid)),
+                       60, "two workers did not start")
+    wait_for(lambda: log.read_text().count("listening on") == 2, 60, "both workers listen")
+    job_id = start_analysis(base, "Forklift")
+    assert fetch(f"{base}/jobs/{job_id}", token())[0] == 200  # whichever worker answers, it knows the job
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(30) == 0
+    assert log.read_text().count("shutdown complete") == 2
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
