@@ -8,7 +8,8 @@ setup(
     description="Tornado job server for long-running LLM analyses of legal case material",
     python_requires=">=3.10",
     packages=find_packages(include=["server", "server.*"]),
-    package_data={"server": ["openapi_examples.json"], "server.cases": ["demo_files/*.pdf", "demo_files/*.docx"]},
+    package_data={"server": ["openapi_examples.json"], "server.cases": ["demo_files/*.pdf", "demo_files/*.docx"],
+                  "server.jobs": ["*.lua"]},
     install_requires=[
         "tornado>=6.4.1,<7",
         "PyJWT[crypto]>=2.10.1,<3",  # 2.10.0 accepted a partial issuer match (CVE-2024-53861)
@@ -32,6 +33,7 @@ setup(
         "alembic>=1.13,<2",  # schema migrations (`python -m server migrate`)
         "aiosqlite>=0.20,<1",
         "asyncpg>=0.29,<1",
+        "redis>=5.0.1,<9",  # JOB_STORE_URL=redis://: redis.asyncio with Script, PubSub.aclose (5.0.1)
     ],
     extras_require={
         "test": [

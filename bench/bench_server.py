@@ -49,7 +49,7 @@ class Control(tornado.web.RequestHandler):
         ids = []
         for index in range(n):
             now = utcnow()
-            job = await store.create(Job(job_id=f"{index:08d}-0000-7000-8000-000000000000", job_type="bench",
+            job = await store.create(Job(job_id=f"{index:08d}-0000-7000-8000-000000000000", job_type="populated",
                                          owner_id=f"user-{index % 100}", metadata={"case_id": f"case-{index}"},
                                          created_at=now, updated_at=now))
             filler = "".join(random.choices("abcdefghijklmnopqrstuvwxyz ", k=size - 20))  # noqa: S311
@@ -116,6 +116,7 @@ class Bare(tornado.web.RequestHandler):
 async def main() -> None:
     settings = Settings.from_env(os.environ)
     services = build_services(settings)
+    await services.store.start()  # connects a Redis store (JOB_STORE_URL); nothing for the memory store
     gates: dict[str, asyncio.Event] = {}
 
     async def gated(ctx: JobContext):

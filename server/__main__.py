@@ -24,7 +24,9 @@ log = logging.getLogger("server")
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m server", description="Job server for case analyses")
     parser.add_argument("--port", type=int, help="listen port (default $PORT or 8000)")
-    parser.add_argument("--processes", type=int, default=1, help="must be 1: jobs live in this process's memory")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="processes serving one port (default $WEB_CONCURRENCY or 1); "
+                             "more than 1 needs JOB_STORE_URL=redis://...")
     commands = parser.add_subparsers(dest="command")
     token = commands.add_parser("token", help="mint a bearer token signed with JWT_SECRET")
     token.add_argument("--sub", required=True, help="user id (the token's sub claim)")
@@ -38,12 +40,29 @@ CLOSING_RESERVE_SECONDS = 3.0  # of the grace, kept for answering, closing conne
 LISTEN_BACKLOG = 1024  # Tornado's default 128 resets connections in a burst of clients
 
 
-def _check_single_process(processes: int, web_concurrency: int) -> None:
-    if processes != 1 or web_concurrency != 1:
-        asked = f"--processes {processes}" if processes != 1 else f"WEB_CONCURRENCY={web_concurrency}"
-        raise ConfigError(f"{asked} asks for several processes, but the in-memory job store serves one process "
-                          "only: a job created in one process would be invisible to polls answered by another. "
-                          "Run one process (unset WEB_CONCURRENCY or set it to 1; drop --processes).")
+def _process_count(processes: int | None, settings: Settings) -> int:
+    """How many processes to run: ``--processes``, else ``WEB_CONCURRENCY``; several need a shared store."""
+    count = processes if processes is not None else settings.web_concurrency
+    if count < 1:
+        raise ConfigError("--processes must be at least 1")
+    if count != 1 and not settings.store.is_redis:
+        asked = f"--processes {count}" if processes is not None else f"WEB_CONCURRENCY={count}"
+        raise ConfigError(f"{asked} asks for several processes, but the in-memory job store (JOB_STORE_URL="
+                          "memory://) serves one process only: a job created in one process would be invisible "
+                          "to polls answered by another. Set JOB_STORE_URL=redis://... to share jobs, or run one "
+                          "process (unset WEB_CONCURRENCY or set it to 1; drop --processes).")
+    return count
+
+
+def _check_store(settings: Settings) -> None:
+    """Exit early, with one line, when the Redis job store cannot be reached (issue 13)."""
+    if not settings.store.is_redis:
+        return
+    from server.jobs.redis_store import reachability_problem
+
+    problem = asyncio.run(reachability_problem(settings.store))
+    if problem is not None:
+        raise ConfigError(problem)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             configure_logging(settings.observability)
             asyncio.run(_migrate(settings))
             return 0
-        _check_single_process(args.processes, settings.web_concurrency)
+        processes = _process_count(args.processes, settings)
+        _check_store(settings)
     except (ConfigError, ValueError) as problem:
         print(f"configuration error: {problem}", file=sys.stderr)
         return 2
@@ -71,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: cannot listen on {settings.host}:{port}: {problem.strerror} "
               "(set PORT or --port to a free port)", file=sys.stderr)
         return 2
+    if processes > 1:
+        from server.prefork import fork_workers
+
+        if not fork_workers(processes):
+            return 0  # the parent: every worker has exited
     configure_logging(settings.observability)
     try:
         asyncio.run(serve(settings, sockets))

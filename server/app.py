@@ -27,7 +27,7 @@ from server.health import HealthHandler, MetricsHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
 from server.jobs.retention import Sweeper
 from server.jobs.runner import JobRunner
-from server.jobs.store import MemoryJobStore
+from server.jobs.store import open_store
 from server.jobs.waiters import Waiters
 from server.metrics import Metrics
 from server.page import DevTokensHandler, PageHandler, StaticHandler
@@ -50,9 +50,10 @@ def build_services(settings: Settings) -> Services:
     provider clients are closed by shutdown closers; the database is a readiness check.
     """
     jobs = settings.jobs
-    store = MemoryJobStore(ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
+    store = open_store(settings.store, ttl_seconds=jobs.ttl_seconds, max_jobs=jobs.max_stored_jobs)
     runner = JobRunner(store, concurrency=jobs.concurrency, concurrency_by_type=jobs.concurrency_by_type,
-                       timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user)
+                       timeout_seconds=jobs.timeout_seconds, max_active_per_user=jobs.max_active_per_user,
+                       lease_seconds=jobs.lease_seconds)
     waiters = Waiters(store, max_per_user=settings.push.max_per_user, max_total=settings.push.max_total)
     metrics = Metrics(store, waiters)
     cases = CaseServices.from_settings(settings.cases)
@@ -61,7 +62,8 @@ def build_services(settings: Settings) -> Services:
     AnalysisJobs(cases.repository, analysis, settings.cases.analysis_max_input_chars).register(runner)
     services = Services(settings=settings, store=store, runner=runner, waiters=waiters, metrics=metrics,
                         tokens=TokenVerifier(settings.auth), cases=cases, analysis=analysis)
-    services.closers.append(cases.aclose)  # closers run newest first: the database closes last
+    services.closers.append(store.aclose)  # closers run newest first: the job store closes last
+    services.closers.append(cases.aclose)
     services.closers.append(providers.aclose)
     services.readiness_checks["database"] = cases.repository.ping
     services.extras["describe_providers"] = providers.describe
@@ -134,12 +136,14 @@ def listen(services: Services, app: tornado.web.Application, sockets: list[socke
 async def startup(services: Services) -> None:
     """Start-up I/O before the server listens: open and migrate the case database; in dev mode,
     seed demo cases for ``dev-user`` when it is empty. In production, warn when ``/metrics`` is
-    public (no ``METRICS_TOKEN``). The OpenAPI document is generated here."""
+    public (no ``METRICS_TOKEN``). The OpenAPI document is generated here; the job store connects (a Redis store that
+    cannot be reached raises ``StoreUnavailable``)."""
     if services.settings.production and services.settings.observability.metrics_token is None:
         log.warning("/metrics is public: anyone who reaches this server can read its metrics; set METRICS_TOKEN "
                     "(>= 16 characters) to require 'Authorization: Bearer <METRICS_TOKEN>', or block /metrics "
                     "at the router")
     document_for(services)
+    await services.store.start()
     if services.cases is not None:
         await services.cases.open()
         if services.settings.dev_mode:
@@ -151,6 +155,7 @@ def start_background(services: Services) -> None:
     sweeper = Sweeper(services.store, services.settings.jobs.sweep_interval_seconds)
     sweeper.start()
     services.extras["sweeper"] = sweeper
+    services.runner.start()
     services.metrics.start()
 
 

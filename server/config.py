@@ -178,6 +178,7 @@ class JobSettings:
     timeout_seconds: float = 600.0
     max_active_per_user: int = 10
     shutdown_grace_seconds: float = 25.0
+    lease_seconds: float = 30.0
 
 
 def _jobs_from_env(env: Mapping[str, str]) -> JobSettings:
@@ -190,7 +191,44 @@ def _jobs_from_env(env: Mapping[str, str]) -> JobSettings:
         timeout_seconds=_float(env, "JOB_TIMEOUT_SECONDS", 600.0),
         max_active_per_user=_int(env, "MAX_ACTIVE_JOBS_PER_USER", 10, minimum=1),
         shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, minimum=-0.001),
+        lease_seconds=_float(env, "JOB_LEASE_SECONDS", 30.0, minimum=1.0),
     )
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where jobs live (issue 13).
+
+    Attributes:
+        url: ``memory://`` (default: this process only, lost on restart) or ``redis://`` /
+            ``rediss://`` (TLS; add ``?ssl_cert_reqs=none`` for Heroku Redis's self-signed
+            certificate), from ``JOB_STORE_URL``, else ``REDIS_URL``.
+        prefix: key prefix in Redis (``JOB_STORE_PREFIX``, default ``jobs:``), so two deployments
+            can share one Redis.
+        source: the variable ``url`` came from, for error messages.
+    """
+
+    url: str = "memory://"
+    prefix: str = "jobs:"
+    source: str = "JOB_STORE_URL"
+
+    @property
+    def is_redis(self) -> bool:
+        """True for a ``redis://`` or ``rediss://`` URL."""
+        return self.url.startswith(("redis://", "rediss://"))
+
+
+def _store_from_env(env: Mapping[str, str]) -> StoreSettings:
+    url, source = env.get("JOB_STORE_URL", "").strip(), "JOB_STORE_URL"
+    if not url and env.get("REDIS_URL", "").strip():
+        url, source = env["REDIS_URL"].strip(), "REDIS_URL"
+    url = url or "memory://"
+    if url != "memory://" and not url.startswith(("redis://", "rediss://")):
+        raise ConfigError(f"{source} must be memory:// or a redis:// or rediss:// URL")
+    prefix = env.get("JOB_STORE_PREFIX", "jobs:")
+    if not prefix or any(ch.isspace() for ch in prefix) or len(prefix) > 64:
+        raise ConfigError("JOB_STORE_PREFIX must be 1 to 64 characters without spaces (default jobs:)")
+    return StoreSettings(url=url, prefix=prefix, source=source)
 
 
 @dataclass(frozen=True)
@@ -404,6 +442,7 @@ class Settings:
     connections: ConnectionSettings = field(default_factory=ConnectionSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     llm: LLMSettings = field(default_factory=lambda: LLMSettings.from_env({}))  # no keys: offline analyzer
     production: bool = False
     host: str = "0.0.0.0"  # noqa: S104  # a dyno must listen on every interface
@@ -441,6 +480,7 @@ class Settings:
             connections=reading.section(_connections_from_env, reading),
             observability=reading.section(_observability_from_env, reading),
             cases=reading.section(_cases_from_env, reading, production),
+            store=reading.section(_store_from_env, reading),
             llm=reading.section(_llm_from_env, reading, production),
             production=production,
             host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104

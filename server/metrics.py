@@ -3,8 +3,9 @@
 Job metrics come from the store's change notifications (``store.subscribe_owner(None, ...)``), so
 they count every way a job changes (runner, cancel, shutdown) without the runner knowing about
 metrics. The same observer logs progress milestones (25/50/75 %) and the end of jobs that never
-started. HTTP metrics are fed by the Application's ``log_function`` with the route pattern, never
-the raw path. IOLoop lag is measured by a timer that notes how late it fires.
+started. With a shared (Redis) store every process hears every change, so the job metrics of
+each process describe the whole service. HTTP metrics are fed by the Application's
+``log_function`` with the route pattern, never the raw path. IOLoop lag is measured by a timer that notes how late it fires.
 
 Every registry also carries the standard ``process_*`` and ``python_*`` collectors that stock
 dashboards expect. ``*_created`` series (a timestamp per counter and histogram child, which
@@ -86,6 +87,12 @@ class Metrics:
         self.ioloop_lag = Histogram("ioloop_lag_seconds", "How late a timer fires on the IOLoop",
                                     buckets=LAG_SECONDS_BUCKETS, registry=reg)
         self.ioloop_lag_last = Gauge("ioloop_lag_last_seconds", "Lateness of the last IOLoop timer", registry=reg)
+        store_errors = Gauge("job_store_errors", "Job store calls that failed for want of the store, since start",
+                             registry=reg)
+        store_errors.set_function(lambda: getattr(store, "errors", 0))
+        fanout = Gauge("job_store_wakeups", "Local subscriber calls made for changes heard on the shared store's "
+                       "subscription, since start", registry=reg)
+        fanout.set_function(lambda: getattr(store, "fanout", 0))
         self._seen: dict[str, _Seen] = {}  # unfinished jobs only
         self._unsubscribe: Unsubscribe | None = store.subscribe_owner(None, self.on_job_change)
         self._lag: LoopLagMonitor | None = None
@@ -109,6 +116,10 @@ class Metrics:
 
     def _on_transition(self, job: Job, seen: _Seen) -> None:
         self.jobs_active.labels(job.job_type, seen.status.value).dec()
+        if job.status is JobStatus.PENDING:  # handed back to the queue, or taken over from a lost process
+            self.jobs_active.labels(job.job_type, JobStatus.PENDING.value).inc()
+            seen.status = job.status
+            return
         if job.status is JobStatus.RUNNING:
             self.jobs_active.labels(job.job_type, JobStatus.RUNNING.value).inc()
             if job.started_at is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.errors import Conflict
+from server.errors import Conflict, TooManyRequests
 
 
 class JobFailed(Exception):
@@ -24,3 +24,13 @@ class InvalidTransition(Conflict):
     """A job state change that the state machine does not allow (e.g. finished -> running)."""
 
     default_code = "invalid_transition"
+
+
+class TooManyActiveJobs(TooManyRequests):
+    """The owner already has ``MAX_ACTIVE_JOBS_PER_USER`` jobs pending or running (429)."""
+
+    default_code = "too_many_active_jobs"
+
+    def __init__(self, limit: int):
+        super().__init__(f"You already have {limit} jobs pending or running; wait for one to finish",
+                         code="too_many_active_jobs", retry_after=5)

@@ -146,7 +146,8 @@ class JobListHandler(JobHandlerBase):
         if since is not None:
             await self._changes(query, since, seconds)
             return
-        cursor = self.services.store.cursor()  # read first: a change during the listing is seen again
+        # Read first: a change during the listing is seen again.
+        cursor = await self.services.store.cursor(query.owner_id)
         page = await self.services.store.list_jobs(query)
         next_cursor = encode_cursor(page.next_before) if page.next_before is not None else None
         self._write_list(page.jobs, next_cursor, cursor)

@@ -39,8 +39,10 @@ class Job:
 
     ``params`` is the job function's private input and never leaves the server. ``result_json``
     holds the result already serialised (compact JSON text), so a poll does not re-encode it and a
-    stored job costs little memory. ``seq`` is the store-wide change sequence of the last change;
-    ``number`` the store-wide creation sequence (list order and pagination).
+    stored job costs little memory. ``number`` is the store-wide creation sequence (list order
+    and pagination). ``queue_position`` is filled in by the store when the job is read (1 = next
+    to start), never stored. ``attempt`` is 1 for the first run and 2 after another process took
+    the job over from a lost one.
     """
 
     job_id: str
@@ -61,8 +63,8 @@ class Job:
     progress_code: str | None = None
     progress_params: dict[str, Any] | None = None
     queue_position: int | None = None
+    attempt: int = 1
     version: int = 1
-    seq: int = 0
     number: int = 0
 
     @property
@@ -98,8 +100,8 @@ def job_json(job: Job) -> str:
 
     The seed's fields (``job_id, job_type, status, metadata, result, error, created_at,
     started_at, completed_at, progress, progress_message``) plus ``version``, ``updated_at``,
-    ``error_code``, ``queue_position``, and ``progress_code`` / ``progress_params`` (the progress
-    message as a stable code and its values, null when the step has none). ``params`` never
+    ``error_code``, ``queue_position``, ``attempt``, and ``progress_code`` / ``progress_params`` (the
+    progress message as a stable code and its values, null when the step has none). ``params`` never
     appears. The stored result text is spliced in as-is instead of being decoded and encoded again.
     """
     head = json.dumps(
@@ -118,6 +120,7 @@ def job_json(job: Job) -> str:
             "progress_message": job.progress_message,
             **_progress_code(job),
             "queue_position": job.queue_position,
+            "attempt": job.attempt,
             "version": job.version,
         },
         ensure_ascii=False,

@@ -1,34 +1,52 @@
-"""The job store: the ``JobStore`` protocol and the default in-memory store.
+"""The job store: the ``JobStore`` protocol, the query types both stores share, and ``open_store``.
 
-Every change of a job goes through ``update`` and bumps its ``version``; subscribers of that job,
-of its owner and of all jobs are told synchronously. The change sequence ``seq`` orders changes
-store-wide and is the list change feed's cursor.
+Two implementations pass one contract suite (``tests/jobs/test_store_contract.py``):
+``server.jobs.memory_store.MemoryJobStore`` (the default: one process, lost on restart) and
+``server.jobs.redis_store.RedisJobStore`` (shared by every process and host, survives restarts).
+
+Every change of a job bumps its ``version`` and reaches the subscribers of that job, of its owner
+and of all jobs, in every process that shares the store. The store also holds the per-type FIFO
+work queue: ``create`` queues a job, ``claim`` hands the oldest queued job of a type to a worker
+under a lease, and ``queue_position`` is computed when a job is read (its rank in the queue), never
+written into every queued job when one starts.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from server.clock import utcnow
-from server.errors import Gone, InvalidInput, Unavailable
-from server.jobs.errors import InvalidTransition
-from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
+from server.errors import Gone, Unavailable
+from server.jobs.models import Job, JobStatus
+
+if TYPE_CHECKING:
+    from server.config import StoreSettings
 
 log = logging.getLogger(__name__)
 
 ChangeCallback = Callable[[Job], None]
+QueueCallback = Callable[[str], None]
 Unsubscribe = Callable[[], None]
+
+NOTIFIED_POSITIONS = 10
+"""Queued jobs whose position changes get a new version (and wake their waiters) only while they are
+among the first ``NOTIFIED_POSITIONS`` of their queue (issue 19): a start costs O(10) writes, not
+O(queued jobs). Positions further back are exact whenever read, but change without a notification."""
+
+MAX_ATTEMPTS = 2
+"""Runs of one job: the first, and one more after its process was lost (issue 13). A hand-back at
+shutdown is not a lost run and does not count."""
+
+FEED_PAGE = 1000
+"""Most changes one change-feed read returns; the cursor it answers continues from there."""
 
 
 @dataclass(frozen=True)
 class JobQuery:
-    """A page request for ``JobStore.list``.
+    """A page request for ``JobStore.list_jobs``.
 
     ``owner_id`` None means every owner (admins). ``before`` is the creation ``number`` of the
     last job of the previous page (newest first). ``limit`` is at most 200 (checked by the caller).
@@ -64,17 +82,40 @@ class CursorExpired(Gone):
     default_code = "cursor_expired"
 
 
+def fair_share(max_jobs: int, owners: int) -> int:
+    """Stored jobs each owner may keep before another owner may evict their finished jobs (issue 11).
+
+    ``owners`` counts the owners holding jobs, including the one creating a job. At least 1.
+    """
+    return max(1, max_jobs // max(1, owners))
+
+
 class JobStore(Protocol):
     """What the runner and the handlers need of a job store.
 
-    An implementation shared by several processes must call subscribers in every process.
+    ``shared`` is True when several processes use the store (their runners then hand jobs back to
+    the queue at shutdown instead of failing them). An implementation shared by several processes
+    calls subscribers in every process.
     """
 
-    async def create(self, job: Job) -> Job:
-        """Store a new job; raises ``Unavailable`` when full and nothing can be evicted."""
+    shared: bool
+
+    async def start(self) -> None:
+        """Connect and start delivering notifications (called once, before serving)."""
+
+    async def aclose(self) -> None:
+        """Stop notifications and close connections."""
+
+    async def create(self, job: Job, *, max_active: int | None = None) -> Job:
+        """Store a new ``pending`` job and queue it at the back of its type's queue.
+
+        Raises ``TooManyActiveJobs`` when the owner already has ``max_active`` pending or running
+        jobs, ``Unavailable`` (``store_full``) when full and no finished job may be evicted (each
+        owner keeps a fair share first, see ``fair_share``).
+        """
 
     async def get(self, job_id: str) -> Job | None:
-        """Return the job, or None if unknown or removed."""
+        """Return the job (``queue_position`` computed now), or None if unknown or removed."""
 
     async def removed_owner(self, job_id: str) -> str | None:
         """Owner of a job removed by retention, while its tombstone lasts; else None."""
@@ -82,8 +123,32 @@ class JobStore(Protocol):
     async def list_jobs(self, query: JobQuery) -> JobPage:
         """Return one page of jobs matching ``query``, newest first."""
 
-    async def update(self, job_id: str, **changes: Any) -> Job:
-        """Apply ``changes``, bump ``version`` and notify; raises ``InvalidTransition`` or ``KeyError``."""
+    async def update(self, job_id: str, *, expect_attempt: int | None = None, **changes: Any) -> Job:
+        """Apply ``changes``, bump ``version`` and notify.
+
+        ``expect_attempt``: refuse unless the job is ``running`` in this attempt (a worker whose
+        lease was taken over must not write). A job leaving ``pending`` leaves its queue; a job
+        ending leaves its lease and starts its retention.
+
+        Raises ``InvalidTransition`` (not allowed from the current status, or the attempt moved on)
+        or ``KeyError`` (unknown job).
+        """
+
+    async def claim(self, job_type: str, *, worker: str, lease_until: float) -> Job | None:
+        """Take the oldest queued job of ``job_type``: it becomes ``running`` under a lease held by
+        ``worker`` until ``lease_until`` (Unix seconds). None when the queue is empty."""
+
+    async def renew(self, worker: str, job_ids: list[str], lease_until: float) -> None:
+        """Extend the leases ``worker`` holds on ``job_ids`` to ``lease_until`` (Unix seconds)."""
+
+    async def expired_leases(self, worker: str, now: float, lease_until: float) -> list[str]:
+        """Ids of running jobs whose lease ended before ``now``; their leases pass to ``worker``
+        until ``lease_until`` so only one process handles each."""
+
+    async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
+        """Put a job still in attempt ``from_attempt`` back at the front of its queue as ``pending``
+        with ``attempt`` (a hand-back at shutdown keeps it; a takeover raises it). Raises
+        ``InvalidTransition`` when the job finished or moved to another attempt."""
 
     async def expire(self, now: datetime, limit: int | None = None) -> int:
         """Remove finished jobs whose retention ended before ``now`` (at most ``limit``); return how many."""
@@ -91,13 +156,17 @@ class JobStore(Protocol):
     async def changes_since(self, owner_id: str | None, cursor: str) -> tuple[list[Job], str]:
         """Jobs of ``owner_id`` (None: all) changed after ``cursor``, oldest change first, and the new cursor.
 
+        An owner's cursor counts that owner's changes only, so it tells nothing about other users.
         Raises ``CursorExpired`` when the cursor cannot be answered exactly (a job of that owner was
-        removed after it, or it comes from another run of the server), ``InvalidInput`` when it is
-        not a cursor at all.
+        removed after it, or it comes from another store or run), ``InvalidInput`` when it is not a
+        cursor at all.
         """
 
-    def cursor(self) -> str:
-        """The current change-feed position (opaque text)."""
+    async def cursor(self, owner_id: str | None) -> str:
+        """The current change-feed position of ``owner_id`` (None: of all jobs), as opaque text."""
+
+    async def active_count(self, owner_id: str) -> int:
+        """Pending plus running jobs of one owner."""
 
     def subscribe(self, job_id: str, callback: ChangeCallback) -> Unsubscribe:
         """Call ``callback(job)`` on every change of one job; returns the unsubscribe function."""
@@ -105,17 +174,21 @@ class JobStore(Protocol):
     def subscribe_owner(self, owner_id: str | None, callback: ChangeCallback) -> Unsubscribe:
         """Call ``callback(job)`` on every change of an owner's jobs (None: of all jobs)."""
 
+    def subscribe_queue(self, callback: QueueCallback) -> Unsubscribe:
+        """Call ``callback(job_type)`` whenever a job of that type is queued (in any process)."""
+
     async def ping(self) -> bool:
         """True when the store answers (readiness)."""
 
 
-class _Subscribers:
+class Subscribers:
     """Callbacks by key; a change wakes only the callbacks registered under its key."""
 
     def __init__(self) -> None:
-        self._by_key: dict[Any, set[ChangeCallback]] = {}
+        self._by_key: dict[Any, set[Callable[[Any], None]]] = {}
 
-    def add(self, key: Any, callback: ChangeCallback) -> Unsubscribe:
+    def add(self, key: Any, callback: Callable[[Any], None]) -> Unsubscribe:
+        """Register ``callback`` under ``key``; returns the function that removes it."""
         self._by_key.setdefault(key, set()).add(callback)
 
         def unsubscribe() -> None:
@@ -127,191 +200,51 @@ class _Subscribers:
 
         return unsubscribe
 
-    def notify(self, key: Any, job: Job) -> None:
+    def notify(self, key: Any, value: Any) -> None:
+        """Call every callback of ``key`` with ``value``; one that raises is logged and skipped."""
         for callback in tuple(self._by_key.get(key, ())):
             try:
-                callback(job)
+                callback(value)
             except Exception:  # one broken subscriber must not stop the others or the change
-                log.exception("job change subscriber failed job_id=%s", job.job_id)
+                log.exception("store subscriber failed key=%s", key if isinstance(key, str) else "*")
+
+    def has(self, key: Any) -> bool:
+        """True when ``key`` has a callback."""
+        return key in self._by_key
+
+    def keys(self) -> list[Any]:
+        """The keys with callbacks (a copy)."""
+        return list(self._by_key)
 
     def count(self) -> int:
+        """Registered callbacks."""
         return sum(len(callbacks) for callbacks in self._by_key.values())
 
 
-_ALL = object()  # subscriber key and change-order key for "every owner"
+ALL: Any = object()  # subscriber key for "every owner": never equal to a user id
 
 
-class MemoryJobStore:
-    """The default store: jobs in process memory, lost on restart (as the seed says).
+class StoreUnavailable(Unavailable):
+    """The shared store cannot be reached (503 ``store_unavailable`` with ``Retry-After``)."""
 
-    Costs: ``get`` O(1); listing an owner's jobs O(that owner's jobs); ``expire`` O(expired jobs),
-    because finished jobs wait in completion order and retention is one fixed TTL; a change O(1)
-    plus its subscribers.
+    default_code = "store_unavailable"
+
+    def __init__(self, message: str = "The job store is unreachable; try again shortly"):
+        super().__init__(message, code="store_unavailable", retry_after=5)
+
+
+def open_store(settings: StoreSettings, *, ttl_seconds: float, max_jobs: int) -> JobStore:
+    """The store ``settings.url`` names (no I/O: ``start()`` connects).
 
     Args:
-        ttl_seconds: how long a finished job is kept after it finished (``JOB_TTL_SECONDS``).
-        max_jobs: bound on stored jobs (``MAX_STORED_JOBS``); when full the oldest finished jobs
-            are evicted early, and if none is finished ``create`` raises ``Unavailable``.
-        max_tombstones: how many removed ids are remembered to answer "expired".
-        clock: returns the current aware UTC datetime (tests pass a fake one).
+        settings: ``JOB_STORE_URL`` / ``JOB_STORE_PREFIX``.
+        ttl_seconds: ``JOB_TTL_SECONDS``; max_jobs: ``MAX_STORED_JOBS``.
     """
+    if settings.is_redis:
+        from server.jobs.redis_store import RedisJobStore
 
-    def __init__(self, ttl_seconds: float, max_jobs: int, *, max_tombstones: int | None = None,
-                 clock: Callable[[], datetime] = utcnow):
-        self._ttl = timedelta(seconds=ttl_seconds)
-        self._max_jobs = max_jobs
-        self._max_tombstones = max_tombstones if max_tombstones is not None else max_jobs
-        self._clock = clock
-        self._jobs: dict[str, Job] = {}
-        self._by_owner: dict[str, dict[str, None]] = {}  # creation order per owner
-        self._finished: OrderedDict[str, None] = OrderedDict()  # completion order
-        self._tombstones: OrderedDict[str, str] = OrderedDict()  # job id -> owner id
-        self._change_order: dict[Any, OrderedDict[str, None]] = {_ALL: OrderedDict()}
-        self._removed_at_seq: dict[Any, int] = {}
-        self._seq = 0
-        self._number = 0
-        self._run_id = secrets.token_hex(4)
-        self._job_subscribers = _Subscribers()
-        self._owner_subscribers = _Subscribers()
+        return RedisJobStore(settings.url, prefix=settings.prefix, ttl_seconds=ttl_seconds, max_jobs=max_jobs,
+                             source=settings.source)
+    from server.jobs.memory_store import MemoryJobStore
 
-    # -- reads ---------------------------------------------------------------------------------
-
-    async def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
-
-    async def removed_owner(self, job_id: str) -> str | None:
-        return self._tombstones.get(job_id)
-
-    async def list_jobs(self, query: JobQuery) -> JobPage:
-        ids: Iterable[str] = self._jobs if query.owner_id is None else self._by_owner.get(query.owner_id, {})
-        page: list[Job] = []
-        for job in self._newest_first(ids, query.before):
-            if query.matches(job):
-                if len(page) == query.limit:
-                    return JobPage(page, page[-1].number)
-                page.append(job)
-        return JobPage(page, None)
-
-    def _newest_first(self, ids: Iterable[str], before: int | None) -> Iterator[Job]:
-        for job_id in reversed(ids):  # type: ignore[call-overload]  # dicts keep insertion order
-            job = self._jobs[job_id]
-            if before is None or job.number < before:
-                yield job
-
-    async def changes_since(self, owner_id: str | None, cursor: str) -> tuple[list[Job], str]:
-        key = _ALL if owner_id is None else owner_id
-        after = self._parse_cursor(cursor)
-        if after < self._removed_at_seq.get(key, 0):
-            raise CursorExpired("The change feed cursor is too old; list the jobs again")
-        changed: list[Job] = []
-        for job_id in reversed(self._change_order.get(key, {})):
-            job = self._jobs[job_id]
-            if job.seq <= after:
-                break
-            changed.append(job)
-        changed.reverse()
-        return changed, self.cursor()
-
-    def cursor(self) -> str:
-        # The run id keeps a cursor from before a restart from matching a new run's sequence.
-        return f"{self._run_id}-{self._seq}"
-
-    def _parse_cursor(self, cursor: str) -> int:
-        run_id, _, seq = cursor.partition("-")
-        if not (seq.isascii() and seq.isdigit()):
-            raise InvalidInput("'since' is not a change-feed cursor this server issued", code="invalid_since")
-        if run_id != self._run_id or int(seq) > self._seq:
-            raise CursorExpired("The change feed cursor was not issued by this run of the server; list the jobs again")
-        return int(seq)
-
-    async def ping(self) -> bool:
-        return True
-
-    def __len__(self) -> int:
-        return len(self._jobs)
-
-    # -- writes --------------------------------------------------------------------------------
-
-    async def create(self, job: Job) -> Job:
-        if len(self._jobs) >= self._max_jobs and not self._evict_oldest_finished():
-            raise Unavailable("The server holds too many unfinished jobs; try again shortly",
-                              code="store_full", retry_after=30)
-        self._seq += 1
-        self._number += 1
-        job = replace(job, seq=self._seq, number=self._number, version=1)
-        self._jobs[job.job_id] = job
-        self._by_owner.setdefault(job.owner_id, {})[job.job_id] = None
-        self._record_change(job)
-        return job
-
-    async def update(self, job_id: str, **changes: Any) -> Job:
-        current = self._jobs[job_id]
-        new_status = changes.get("status", current.status)
-        if new_status not in ALLOWED_TRANSITIONS[current.status]:
-            raise InvalidTransition(f"Job is {current.status.value}; cannot become {JobStatus(new_status).value}")
-        self._seq += 1
-        job = replace(current, **changes, version=current.version + 1, seq=self._seq, updated_at=self._clock())
-        self._jobs[job_id] = job
-        if job.is_terminal:
-            self._finished[job_id] = None
-        self._record_change(job)
-        return job
-
-    async def expire(self, now: datetime, limit: int | None = None) -> int:
-        removed = 0
-        while self._finished and (limit is None or removed < limit):
-            job_id = next(iter(self._finished))
-            completed_at = self._jobs[job_id].completed_at
-            if completed_at is not None and completed_at + self._ttl > now:
-                break
-            self._remove(job_id)
-            removed += 1
-        return removed
-
-    def _evict_oldest_finished(self) -> bool:
-        if not self._finished:
-            return False
-        job_id = next(iter(self._finished))
-        log.warning("job store full: evicting finished job early job_id=%s", job_id)
-        self._remove(job_id)
-        return True
-
-    def _remove(self, job_id: str) -> None:
-        job = self._jobs.pop(job_id)
-        self._finished.pop(job_id, None)
-        owner_jobs = self._by_owner[job.owner_id]
-        del owner_jobs[job_id]
-        if not owner_jobs:
-            del self._by_owner[job.owner_id]
-        self._seq += 1
-        for key in (_ALL, job.owner_id):
-            order = self._change_order.get(key)
-            if order is not None:
-                order.pop(job_id, None)
-                if not order and key is not _ALL:
-                    del self._change_order[key]
-            self._removed_at_seq[key] = self._seq
-        self._tombstones[job_id] = job.owner_id
-        if len(self._tombstones) > self._max_tombstones:
-            self._tombstones.popitem(last=False)
-
-    def _record_change(self, job: Job) -> None:
-        for key in (_ALL, job.owner_id):
-            order = self._change_order.setdefault(key, OrderedDict())
-            order[job.job_id] = None
-            order.move_to_end(job.job_id)
-        self._job_subscribers.notify(job.job_id, job)
-        self._owner_subscribers.notify(job.owner_id, job)
-        self._owner_subscribers.notify(_ALL, job)
-
-    # -- notifications -------------------------------------------------------------------------
-
-    def subscribe(self, job_id: str, callback: ChangeCallback) -> Unsubscribe:
-        return self._job_subscribers.add(job_id, callback)
-
-    def subscribe_owner(self, owner_id: str | None, callback: ChangeCallback) -> Unsubscribe:
-        return self._owner_subscribers.add(_ALL if owner_id is None else owner_id, callback)
-
-    def subscriber_count(self) -> int:
-        """Open subscriptions (job and owner), for tests and metrics."""
-        return self._job_subscribers.count() + self._owner_subscribers.count()
+    return MemoryJobStore(ttl_seconds=ttl_seconds, max_jobs=max_jobs)

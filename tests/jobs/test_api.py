@@ -13,7 +13,8 @@ from tests.waiting import settle
 
 SEED_FIELDS = {"job_id", "job_type", "status", "metadata", "result", "error", "created_at", "started_at",
                "completed_at", "progress", "progress_message"}
-ADDED_FIELDS = {"version", "updated_at", "error_code", "queue_position", "progress_code", "progress_params"}
+ADDED_FIELDS = {"version", "updated_at", "error_code", "queue_position", "attempt", "progress_code",
+                "progress_params"}
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 

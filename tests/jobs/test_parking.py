@@ -171,6 +171,7 @@ async def test_a_request_pipelined_behind_a_parked_poll_is_answered_after_it(api
 
 
 @pytest.mark.gen_test(timeout=15)
+@pytest.mark.memory_only("memory per parked poll: independent of the store")
 async def test_parked_polls_keep_no_request_handler_and_are_logged_when_answered(api, connect, services, gates: Gates,
                                                                                 caplog):
     job = await running_gated(services, "m")

@@ -209,6 +209,7 @@ async def test_event_stream_sends_keepalive_comments(api, base_url, services, se
 
 
 @pytest.mark.gen_test(timeout=30)
+@pytest.mark.memory_only("hundreds of abandoned connections: independent of the store")
 async def test_abandoned_long_polls_leave_no_waiters(api, base_url, services):
     job = await running_gated(services, "never")
     permanent = services.store.subscriber_count()  # the metrics observer stays subscribed
@@ -241,6 +242,7 @@ async def test_per_user_cap_is_429_with_retry_after(api, services):
 
 
 @pytest.mark.gen_test(timeout=15)
+@pytest.mark.memory_only("on Redis running jobs are handed back, not interrupted (test_redis_processes)")
 async def test_shutdown_answers_open_waits_at_once(api, base_url, services):
     job = await running_gated(services, "forever")
     poll = asyncio.ensure_future(api.get(f"/jobs/{job.job_id}?wait=20"))

@@ -20,6 +20,7 @@ def status_of(services, job_id):
 
 
 @pytest.mark.gen_test(timeout=20)
+@pytest.mark.memory_only("asyncio weak task references: independent of the store")
 async def test_burst_of_jobs_under_gc_pressure_all_finish(api, services):
     jobs = [await services.runner.submit("echo", f"user-{n}", {}, {"value": n}) for n in range(200)]
     for _ in range(20):
@@ -100,6 +101,7 @@ async def test_cancel_racing_completion_leaves_one_consistent_terminal_state(api
 
 
 @pytest.mark.gen_test(timeout=10)
+@pytest.mark.memory_only("builds its own services; the deadline is the runner's, independent of the store")
 async def test_job_over_deadline_fails_with_timeout(settings):
     fast = build_services(replace(settings, jobs=JobSettings(timeout_seconds=0.2)))
 
@@ -127,7 +129,7 @@ async def test_active_jobs_per_user_limit_is_429_with_retry_after(services):
     from server.errors import TooManyRequests
 
     runner = services.runner
-    runner._max_active_per_user = 2
+    runner._max_active_per_user = 2  # noqa: SLF001
     await runner.submit("sleeping", "alice", {})
     await runner.submit("sleeping", "alice", {})
     with pytest.raises(TooManyRequests) as refused:
@@ -138,6 +140,7 @@ async def test_active_jobs_per_user_limit_is_429_with_retry_after(services):
 
 
 @pytest.mark.gen_test(timeout=10)
+@pytest.mark.memory_only("on Redis running jobs are handed back, not interrupted (test_redis_processes)")
 async def test_shutdown_interrupts_running_and_pending_jobs(services, gates: Gates):
     running = await services.runner.submit("gated", "alice", {}, {"gate": "never"})
     pending = await services.runner.submit("gated", "alice", {}, {"gate": "never2"})
@@ -164,6 +167,7 @@ async def test_shutdown_grace_lets_a_quick_job_complete(services, gates: Gates):
 
 
 @pytest.mark.gen_test(timeout=10)
+@pytest.mark.memory_only("reads the stored state synchronously inside the job")
 async def test_progress_is_clamped_and_monotonic(services):
     seen = []
 
@@ -196,4 +200,4 @@ async def test_cancel_right_after_start_before_first_step_still_terminates(servi
     # The task exists but has not run a single step yet.
     cancelled = await services.runner.cancel(job.job_id)
     assert cancelled.error_code == "cancelled" and cancelled.completed_at is not None
-    assert services.runner.running_count() == 0 and services.runner.active_count("alice") == 0
+    assert services.runner.running_count() == 0 and await services.store.active_count("alice") == 0

@@ -1,0 +1,177 @@
+"""The Redis job store side by side with the memory store (issue 13), in one run on this machine.
+
+1. Poll throughput and p99 (closed loop, Python generator: wrk is not installed here) of
+   ``GET /jobs/{id}`` on finished jobs with 2 KB results: memory store, Redis with one process,
+   Redis with two processes (two server processes on one Redis, the load split over both, as a
+   router would).
+2. Change-to-waiter latency across processes: N long-polls held by process A on running jobs;
+   each job is cancelled through process B; latency from B's answer to A's long-poll answer.
+3. Redis memory per stored job: ``INFO memory`` ``used_memory`` delta / jobs, 2 KB results.
+
+Takeover time after SIGKILL is measured by ``tests/jobs/test_redis_processes.py`` (it prints it).
+Starts its own ``redis-server`` on a free port. Run: ``python bench/bench_redis.py [--seconds 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from harness import Connection, free_port, percentiles, start_server, token  # noqa: E402
+
+
+def start_redis() -> tuple[subprocess.Popen, str, str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server not found: apt-get install redis-server")
+    port, directory = free_port(), tempfile.mkdtemp(prefix="bench-redis-")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",  # noqa: S603
+                                "--appendonly", "no", "--dir", directory], stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    return process, f"redis://127.0.0.1:{port}/0", directory
+
+
+def control(port: int, path: str, timeout: float = 600) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
+        return json.loads(response.read())
+
+
+async def closed_loop(ports: list[int], paths: list[str], headers: dict[str, str], seconds: float,
+                      connections: int = 32) -> tuple[list[float], float]:
+    """``connections`` keep-alive connections spread over ``ports``, each sending its next request
+    when the last is answered, for ``seconds``; returns (latencies in seconds, elapsed seconds)."""
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def worker(offset: int) -> None:
+        connection = await Connection.open(ports[offset % len(ports)])
+        index = offset
+        while time.perf_counter() < stop:
+            sent = time.perf_counter()
+            await connection.request(paths[index % len(paths)], headers)
+            latencies.append(time.perf_counter() - sent)
+            index += connections
+        connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(connections)))
+    return latencies, time.perf_counter() - started
+
+
+async def poll_throughput(ports: list[int], ids: list[str], seconds: float) -> dict:
+    paths = [f"/jobs/{job_id}" for job_id in ids]
+    headers = {"Authorization": f"Bearer {token('bench-admin', admin=True)}"}
+    await closed_loop(ports, paths, headers, 1)  # warm-up
+    latencies, elapsed = await closed_loop(ports, paths, headers, seconds)
+    stats = percentiles(latencies)
+    return {"rps": round(len(latencies) / elapsed), "p99_ms": round(stats["p99_ms"], 2),
+            "p50_ms": round(stats["p50_ms"], 2)}
+
+
+async def cross_process_latency(port_a: int, port_b: int, waiters: int) -> dict:
+    ids = control(port_b, f"/bench/gated?n={waiters}&owner=bench")["ids"]
+    headers = {"Authorization": f"Bearer {token('bench')}"}
+    admin = {"Authorization": f"Bearer {token('bench-admin', admin=True)}"}
+    answered: dict[str, float] = {}
+
+    async def hold(job_id: str) -> None:
+        connection = await Connection.open(port_a)
+        await connection.request(f"/jobs/{job_id}?wait=25&until=finished", headers)
+        answered[job_id] = time.perf_counter()
+        connection.close()
+
+    holders = [asyncio.ensure_future(hold(job_id)) for job_id in ids]
+    while control(port_a, "/bench/waiters")["open"] < waiters:
+        await asyncio.sleep(0.1)
+    cancelled: dict[str, float] = {}
+    connection = await Connection.open(port_b)
+    for job_id in ids:
+        await connection.request(f"/jobs/{job_id}/cancel", admin, method="POST")
+        cancelled[job_id] = time.perf_counter()
+    connection.close()
+    await asyncio.gather(*holders)
+    stats = percentiles([max(0.0, answered[job_id] - cancelled[job_id]) for job_id in ids])
+    return {"waiters": waiters, "p50_ms": round(stats["p50_ms"], 2), "p99_ms": round(stats["p99_ms"], 2),
+            "max_ms": round(stats["max_ms"], 2)}
+
+
+async def memory_per_job(url: str, jobs: int) -> dict:
+    import redis.asyncio as aioredis
+
+    from server.clock import utcnow
+    from server.jobs.models import Job, JobStatus
+    from server.jobs.redis_store import RedisJobStore
+
+    client = aioredis.from_url(url)
+    store = RedisJobStore(url, prefix="memory-bench:", ttl_seconds=86400, max_jobs=jobs * 2)
+    await store.start()
+    before = (await client.info("memory"))["used_memory"]
+    result = json.dumps({"summary": "x" * 2030})
+    for index in range(jobs):
+        now = utcnow()
+        job_id = f"{index:08d}-0000-7000-8000-000000000000"
+        await store.create(Job(job_id=job_id, job_type="populated", owner_id=f"user-{index % 100}",
+                               metadata={"case_id": f"case-{index}"}, created_at=now, updated_at=now))
+        await store.update(job_id, status=JobStatus.RUNNING, started_at=now)
+        await store.update(job_id, status=JobStatus.COMPLETED, completed_at=now, progress=100, result_json=result)
+    after = (await client.info("memory"))["used_memory"]
+    await store.aclose()
+    await client.aclose()
+    return {"jobs": jobs, "result_bytes": len(result), "bytes_per_job": round((after - before) / jobs)}
+
+
+async def run(args: argparse.Namespace) -> dict:
+    redis_process, url, directory = start_redis()
+    processes = []
+    try:
+        figures: dict = {"memory_per_job": await memory_per_job(url, args.jobs)}
+        memory, ready = start_server("bench_server.py")
+        processes.append(memory)
+        ids = control(ready["port"], f"/bench/populate?n={args.jobs}&result_bytes=2048")["ids"]
+        figures["poll_memory_store"] = await poll_throughput([ready["port"]], ids, args.seconds)
+        memory.terminate()
+        env = {"JOB_STORE_URL": url, "JOB_STORE_PREFIX": "poll-bench:", "MAX_ACTIVE_JOBS_PER_USER": "100000",
+               "LONGPOLL_MAX_PER_USER": "100000", "LONGPOLL_MAX_TOTAL": "100000"}
+        first, ready_a = start_server("bench_server.py", env=env)
+        second, ready_b = start_server("bench_server.py", env=env)
+        processes += [first, second]
+        ids = control(ready_a["port"], f"/bench/populate?n={args.jobs}&result_bytes=2048")["ids"]
+        figures["poll_redis_1_process"] = await poll_throughput([ready_a["port"]], ids, args.seconds)
+        figures["poll_redis_2_processes"] = await poll_throughput([ready_a["port"], ready_b["port"]], ids,
+                                                                  args.seconds)
+        figures["redis_vs_memory_1_process"] = round(
+            figures["poll_redis_1_process"]["rps"] / figures["poll_memory_store"]["rps"], 3)
+        figures["change_to_waiter_other_process"] = await cross_process_latency(
+            ready_a["port"], ready_b["port"], args.waiters)
+        return figures
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+        redis_process.kill()
+        redis_process.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each throughput run")
+    parser.add_argument("--jobs", type=int, default=2000, help="stored finished jobs polled")
+    parser.add_argument("--waiters", type=int, default=1000, help="long-polls held in process A")
+    print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,404 @@
+"""The default job store: jobs in process memory, lost on restart (as the seed says).
+
+Costs: ``get`` O(1) plus O(log queued) for a pending job's position; listing an owner's jobs
+O(that owner's jobs); ``expire`` O(expired jobs), because finished jobs wait in completion order
+and retention is one fixed TTL; a change O(1) plus its subscribers; ``claim`` O(1) plus the
+``NOTIFIED_POSITIONS`` queued jobs whose position it changes; eviction when full O(owners).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from server.clock import utcnow
+from server.errors import InvalidInput, Unavailable
+from server.jobs.errors import InvalidTransition, TooManyActiveJobs
+from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
+from server.jobs.store import (
+    ALL,
+    NOTIFIED_POSITIONS,
+    ChangeCallback,
+    CursorExpired,
+    JobPage,
+    JobQuery,
+    QueueCallback,
+    Subscribers,
+    Unsubscribe,
+    fair_share,
+)
+
+log = logging.getLogger(__name__)
+
+NO_GENERATION = "0"  # the generation of an owner with no jobs: a cursor "<run>.0-0" has seen nothing
+
+
+@dataclass
+class _Owner:
+    """One owner's jobs, change feed and counters; dropped when the owner has no job left."""
+
+    generation: str = field(default_factory=lambda: secrets.token_hex(3))
+    jobs: dict[str, None] = field(default_factory=dict)  # creation order
+    finished: OrderedDict[str, None] = field(default_factory=OrderedDict)  # completion order
+    changes: OrderedDict[str, int] = field(default_factory=OrderedDict)  # job id -> seq, change order
+    seq: int = 0  # this owner's change counter: their cursor reveals nothing about others
+    removed_at: int = 0
+    active: int = 0
+
+
+@dataclass
+class _Queue:
+    """One job type's FIFO queue: tickets sorted ascending, so a rank is one bisection."""
+
+    tickets: list[int] = field(default_factory=list)
+    by_ticket: dict[int, str] = field(default_factory=dict)
+    ticket_of: dict[str, int] = field(default_factory=dict)
+    next_ticket: int = 0
+
+    def push_back(self, job_id: str) -> None:
+        self.next_ticket += 1
+        self._add(job_id, self.next_ticket)
+
+    def push_front(self, job_id: str) -> None:
+        self._add(job_id, (self.tickets[0] if self.tickets else self.next_ticket + 1) - 1)
+
+    def _add(self, job_id: str, ticket: int) -> None:
+        bisect.insort(self.tickets, ticket)
+        self.by_ticket[ticket] = job_id
+        self.ticket_of[job_id] = ticket
+
+    def rank(self, job_id: str) -> int | None:
+        """0-based rank, None when not queued."""
+        ticket = self.ticket_of.get(job_id)
+        return None if ticket is None else bisect.bisect_left(self.tickets, ticket)
+
+    def remove(self, job_id: str) -> int | None:
+        """Take ``job_id`` out; returns the rank it had."""
+        rank = self.rank(job_id)
+        if rank is not None:
+            ticket = self.tickets.pop(rank)
+            del self.by_ticket[ticket], self.ticket_of[job_id]
+        return rank
+
+    def ids(self, start: int, stop: int) -> list[str]:
+        return [self.by_ticket[ticket] for ticket in self.tickets[start:stop]]
+
+
+class MemoryJobStore:
+    """Jobs in this process's memory (see the module docstring for costs).
+
+    Args:
+        ttl_seconds: how long a finished job is kept after it finished (``JOB_TTL_SECONDS``).
+        max_jobs: bound on stored jobs (``MAX_STORED_JOBS``); when full, finished jobs are evicted
+            early, each owner keeping a fair share first (``fair_share``); if none may go,
+            ``create`` raises ``Unavailable``.
+        max_tombstones: how many removed ids are remembered to answer "expired".
+        clock: returns the current aware UTC datetime (tests pass a fake one).
+    """
+
+    shared = False
+
+    def __init__(self, ttl_seconds: float, max_jobs: int, *, max_tombstones: int | None = None,
+                 clock: Callable[[], datetime] = utcnow):
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._max_jobs = max_jobs
+        self._max_tombstones = max_tombstones if max_tombstones is not None else max_jobs
+        self._clock = clock
+        self._jobs: dict[str, Job] = {}  # stored with queue_position None
+        self._owners: dict[str, _Owner] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()  # completion order
+        self._tombstones: OrderedDict[str, str] = OrderedDict()  # job id -> owner id
+        self._changes: OrderedDict[str, int] = OrderedDict()  # every job, change order (admin feed)
+        self._queues: dict[str, _Queue] = {}
+        self._leases: dict[str, tuple[str, float]] = {}  # job id -> (worker, until)
+        self._seq = 0
+        self._removed_at = 0
+        self._number = 0
+        self._run_id = secrets.token_hex(4)
+        self._job_subscribers = Subscribers()
+        self._owner_subscribers = Subscribers()
+        self._queue_subscribers = Subscribers()
+
+    async def start(self) -> None:
+        """Nothing to connect."""
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> Job | None:
+        job = self._jobs.get(job_id)
+        return None if job is None else self._with_position(job)
+
+    def _with_position(self, job: Job) -> Job:
+        if job.status is not JobStatus.PENDING:
+            return job
+        queue = self._queues.get(job.job_type)
+        rank = queue.rank(job.job_id) if queue is not None else None
+        return job if rank is None else replace(job, queue_position=rank + 1)
+
+    async def removed_owner(self, job_id: str) -> str | None:
+        return self._tombstones.get(job_id)
+
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        if query.owner_id is None:
+            ids: Iterable[str] = self._jobs
+        else:
+            owner = self._owners.get(query.owner_id)
+            ids = owner.jobs if owner is not None else {}
+        page: list[Job] = []
+        for job in self._newest_first(ids, query.before):
+            if query.matches(job):
+                if len(page) == query.limit:
+                    return JobPage(page, page[-1].number)
+                page.append(self._with_position(job))
+        return JobPage(page, None)
+
+    def _newest_first(self, ids: Iterable[str], before: int | None) -> Iterator[Job]:
+        for job_id in reversed(ids):  # type: ignore[call-overload]  # dicts keep insertion order
+            job = self._jobs[job_id]
+            if before is None or job.number < before:
+                yield job
+
+    async def changes_since(self, owner_id: str | None, cursor: str) -> tuple[list[Job], str]:
+        owner = self._owners.get(owner_id) if owner_id is not None else None
+        after = self._parse_cursor(owner_id, owner, cursor)
+        if owner_id is None:
+            order, removed_at = self._changes, self._removed_at
+        elif owner is None:
+            return [], await self.cursor(owner_id)
+        else:
+            order, removed_at = owner.changes, owner.removed_at
+        if after < removed_at:
+            raise CursorExpired("The change feed cursor is too old; list the jobs again")
+        changed: list[Job] = []
+        for job_id, seq in reversed(order.items()):
+            if seq <= after:
+                break
+            changed.append(self._with_position(self._jobs[job_id]))
+        changed.reverse()
+        return changed, await self.cursor(owner_id)
+
+    async def cursor(self, owner_id: str | None) -> str:
+        # The run id keeps a cursor from before a restart from matching a new run's sequence; the
+        # owner's generation does the same when the owner's jobs were all removed and counting restarted.
+        if owner_id is None:
+            return f"{self._run_id}-{self._seq}"
+        owner = self._owners.get(owner_id)
+        if owner is None:
+            return f"{self._run_id}.{NO_GENERATION}-0"
+        return f"{self._run_id}.{owner.generation}-{owner.seq}"
+
+    def _parse_cursor(self, owner_id: str | None, owner: _Owner | None, cursor: str) -> int:
+        prefix, dash, seq = cursor.rpartition("-")
+        if not (dash and seq.isascii() and seq.isdigit() and len(seq) <= 20):
+            raise InvalidInput("'since' is not a change-feed cursor this server issued", code="invalid_since")
+        after = int(seq)
+        if owner_id is None:
+            current, expected = self._seq, self._run_id
+        elif after == 0 and prefix == f"{self._run_id}.{NO_GENERATION}":
+            return 0  # taken when the owner had no jobs: everything since is new
+        else:
+            current = owner.seq if owner is not None else 0
+            expected = f"{self._run_id}.{owner.generation if owner is not None else NO_GENERATION}"
+        if prefix != expected or after > current:
+            raise CursorExpired("The change feed cursor was not issued by this run of the server; list the jobs again")
+        return after
+
+    async def active_count(self, owner_id: str) -> int:
+        owner = self._owners.get(owner_id)
+        return owner.active if owner is not None else 0
+
+    async def ping(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def create(self, job: Job, *, max_active: int | None = None) -> Job:
+        owner = self._owners.get(job.owner_id)
+        if max_active is not None and owner is not None and owner.active >= max_active:
+            raise TooManyActiveJobs(max_active)
+        if len(self._jobs) >= self._max_jobs:
+            victim = self._eviction_victim(job.owner_id)
+            if victim is None:
+                raise Unavailable("The server holds too many unfinished jobs; try again shortly",
+                                  code="store_full", retry_after=30)
+            log.warning("job store full: evicting finished job early job_id=%s", victim)
+            self._remove(victim)
+            owner = self._owners.get(job.owner_id)
+        if owner is None:
+            owner = self._owners[job.owner_id] = _Owner()
+        self._number += 1
+        job = replace(job, number=self._number, version=1, status=JobStatus.PENDING, queue_position=None)
+        self._jobs[job.job_id] = job
+        owner.jobs[job.job_id] = None
+        owner.active += 1
+        self._queues.setdefault(job.job_type, _Queue()).push_back(job.job_id)
+        self._record_change(job, owner)
+        self._queue_subscribers.notify(ALL, job.job_type)
+        return await self._current(job.job_id)
+
+    def _eviction_victim(self, creator: str) -> str | None:
+        """The finished job to evict so ``creator`` can store one more (issue 11, item 7).
+
+        An owner at or over their fair share evicts their own oldest finished job first; otherwise
+        the oldest finished job of the owner furthest over the share goes.
+        """
+        share = fair_share(self._max_jobs, len(self._owners) + (creator not in self._owners))
+        mine = self._owners.get(creator)
+        if mine is not None and len(mine.jobs) >= share and mine.finished:
+            return next(iter(mine.finished))
+        heavy = sorted((owner for owner in self._owners.values() if len(owner.jobs) > share and owner.finished),
+                       key=lambda owner: len(owner.jobs), reverse=True)
+        return next(iter(heavy[0].finished)) if heavy else None
+
+    async def update(self, job_id: str, *, expect_attempt: int | None = None, **changes: Any) -> Job:
+        current = self._jobs[job_id]
+        new_status = JobStatus(changes.get("status", current.status))
+        if new_status not in ALLOWED_TRANSITIONS[current.status]:
+            raise InvalidTransition(f"Job is {current.status.value}; cannot become {new_status.value}")
+        if expect_attempt is not None and (current.attempt != expect_attempt
+                                           or current.status is not JobStatus.RUNNING):
+            raise InvalidTransition("The job was taken over by another worker")
+        changes.pop("queue_position", None)
+        job = replace(current, **changes, version=current.version + 1, updated_at=self._clock())
+        return self._apply(current, job)
+
+    def _apply(self, current: Job, job: Job) -> Job:
+        """Store ``job`` (the next state of ``current``): queue, lease, retention and feed follow."""
+        owner = self._owners[job.owner_id]
+        self._jobs[job.job_id] = job
+        if current.status is JobStatus.PENDING and job.status is not JobStatus.PENDING:
+            self._dequeue(current)
+        if job.is_terminal:
+            self._leases.pop(job.job_id, None)
+            owner.active -= 1
+            owner.finished[job.job_id] = None
+            self._finished[job.job_id] = None
+        self._record_change(job, owner)
+        return self._with_position(job)
+
+    def _dequeue(self, job: Job) -> None:
+        """Take a job out of its queue; the jobs behind it that are now among the first
+        ``NOTIFIED_POSITIONS`` get a new version so their waiters see the new position."""
+        queue = self._queues[job.job_type]
+        rank = queue.remove(job.job_id)
+        if rank is not None:
+            self._bump_positions(queue, rank)
+
+    def _bump_positions(self, queue: _Queue, start: int) -> None:
+        for job_id in queue.ids(start, NOTIFIED_POSITIONS):
+            moved = self._jobs[job_id]
+            moved = replace(moved, version=moved.version + 1)
+            self._jobs[job_id] = moved
+            self._record_change(moved, self._owners[moved.owner_id])
+
+    async def claim(self, job_type: str, *, worker: str, lease_until: float) -> Job | None:
+        queue = self._queues.get(job_type)
+        if queue is None or not queue.tickets:
+            return None
+        current = self._jobs[queue.by_ticket[queue.tickets[0]]]
+        self._leases[current.job_id] = (worker, lease_until)
+        now = self._clock()
+        job = replace(current, status=JobStatus.RUNNING, started_at=now, updated_at=now, progress_message="Started",
+                      progress_code=None, progress_params=None,
+                      version=current.version + 1)
+        return self._apply(current, job)
+
+    async def renew(self, worker: str, job_ids: list[str], lease_until: float) -> None:
+        for job_id in job_ids:
+            lease = self._leases.get(job_id)
+            if lease is not None and lease[0] == worker:
+                self._leases[job_id] = (worker, lease_until)
+
+    async def expired_leases(self, worker: str, now: float, lease_until: float) -> list[str]:
+        expired = [job_id for job_id, (_, until) in self._leases.items() if until < now]
+        for job_id in expired:
+            self._leases[job_id] = (worker, lease_until)
+        return expired
+
+    async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
+        current = self._jobs[job_id]
+        if current.status is not JobStatus.RUNNING or current.attempt != from_attempt:
+            raise InvalidTransition(f"Job is {current.status.value} in attempt {current.attempt}; not queued again")
+        self._leases.pop(job_id, None)
+        job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
+                      attempt=attempt, version=current.version + 1, updated_at=self._clock())
+        self._jobs[job_id] = job
+        queue = self._queues.setdefault(job.job_type, _Queue())
+        queue.push_front(job_id)
+        self._record_change(job, self._owners[job.owner_id])
+        self._bump_positions(queue, 1)
+        self._queue_subscribers.notify(ALL, job.job_type)
+        return self._with_position(job)
+
+    async def expire(self, now: datetime, limit: int | None = None) -> int:
+        removed = 0
+        while self._finished and (limit is None or removed < limit):
+            job_id = next(iter(self._finished))
+            completed_at = self._jobs[job_id].completed_at
+            if completed_at is not None and completed_at + self._ttl > now:
+                break
+            self._remove(job_id)
+            removed += 1
+        return removed
+
+    def _remove(self, job_id: str) -> None:
+        job = self._jobs.pop(job_id)
+        self._finished.pop(job_id, None)
+        self._changes.pop(job_id, None)
+        self._seq += 1
+        self._removed_at = self._seq
+        owner = self._owners[job.owner_id]
+        del owner.jobs[job_id]
+        owner.finished.pop(job_id, None)
+        owner.changes.pop(job_id, None)
+        owner.seq += 1
+        owner.removed_at = owner.seq
+        if not owner.jobs:
+            del self._owners[job.owner_id]  # a new generation starts if the owner comes back
+        self._tombstones[job_id] = job.owner_id
+        if len(self._tombstones) > self._max_tombstones:
+            self._tombstones.popitem(last=False)
+
+    def _record_change(self, job: Job, owner: _Owner) -> None:
+        self._seq += 1
+        owner.seq += 1
+        self._changes[job.job_id] = self._seq
+        self._changes.move_to_end(job.job_id)
+        owner.changes[job.job_id] = owner.seq
+        owner.changes.move_to_end(job.job_id)
+        if self._job_subscribers.has(job.job_id) or self._owner_subscribers.has(job.owner_id) \
+                or self._owner_subscribers.has(ALL):
+            shown = self._with_position(job)
+            self._job_subscribers.notify(job.job_id, shown)
+            self._owner_subscribers.notify(job.owner_id, shown)
+            self._owner_subscribers.notify(ALL, shown)
+
+    async def _current(self, job_id: str) -> Job:
+        return self._with_position(self._jobs[job_id])
+
+    # -- notifications -------------------------------------------------------------------------
+
+    def subscribe(self, job_id: str, callback: ChangeCallback) -> Unsubscribe:
+        return self._job_subscribers.add(job_id, callback)
+
+    def subscribe_owner(self, owner_id: str | None, callback: ChangeCallback) -> Unsubscribe:
+        return self._owner_subscribers.add(ALL if owner_id is None else owner_id, callback)
+
+    def subscribe_queue(self, callback: QueueCallback) -> Unsubscribe:
+        return self._queue_subscribers.add(ALL, callback)
+
+    def subscriber_count(self) -> int:
+        """Open subscriptions (job and owner), for tests and metrics."""
+        return self._job_subscribers.count() + self._owner_subscribers.count()

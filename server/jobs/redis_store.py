@@ -1,0 +1,492 @@
+"""The job store on Redis (>= 6.2) or Valkey (>= 7.2): jobs shared by every process and host, kept
+across restarts and deploys (issue 13). Key layout and what expires: ``docs/redis.md``.
+
+Every change is one Lua script (``redis_store.lua``): the transition guard (a compare-and-set on
+the job's version, checked against the state this process read), the version bump, the queue and
+index changes, the change-feed ``XADD`` and the wake-up ``PUBLISH`` happen together, so two
+processes can never both move one job out of ``running`` and no reader sees a version without its
+change-feed entry.
+
+Commands and costs per operation (n = jobs in the structure touched):
+
+- ``get``: one script, ``HMGET`` + ``ZRANK`` (position of a pending job): O(log n).
+- ``create``: ``HSET``, ``ZADD`` x3, ``INCR``, ``XADD`` x2, ``PUBLISH``: O(log n); when full, the
+  eviction reads ``ZREVRANGEBYSCORE owners`` (owners over their fair share) first.
+- ``update``: read, then one script: ``HSET``, ``XADD`` x2, ``PUBLISH``, plus ``ZREM``/``ZADD`` of
+  the queue, lease and retention indexes on a status change: O(log n). Retried on a version conflict.
+- ``claim``: ``ZPOPMIN`` of the type's queue, ``ZADD`` of the lease, then the ``update`` to
+  ``running``; the first ``NOTIFIED_POSITIONS`` queued jobs get a version bump: O(log n + 10).
+- ``list_jobs``: ``ZREVRANGEBYSCORE`` on the owner's (or every) job index, in batches: O(jobs read).
+- ``changes_since``: ``XRANGE`` of the owner's change-feed stream after the cursor, then the jobs:
+  O(changes returned), at most ``FEED_PAGE`` per read.
+- ``expire``: ``ZRANGEBYSCORE`` of the completion index, then ``DEL``/``ZREM`` per job: O(expired).
+
+The work queue is a sorted set per job type scored by an enqueue ticket, with leases in a sorted
+set scored by expiry (rather than a Stream consumer group or ``BLMOVE`` lists): ``ZRANK`` gives the
+exact ``queue_position`` on read in O(log n), a cancelled queued job leaves in O(log n) (``LREM`` is
+O(n) and a Stream entry cannot be ranked), and a job handed back at shutdown goes to the front.
+Idle workers learn of new work from one ``PUBLISH`` per queued job and poll once a second as a
+fallback. Notifications come from one pub/sub subscription per process, fanned out to local
+subscribers; after a reconnection the changes of the gap are replayed from the change feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from server.clock import utcnow
+from server.errors import InvalidInput, Unavailable
+from server.jobs.errors import InvalidTransition, TooManyActiveJobs
+from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
+from server.jobs.store import (
+    ALL,
+    FEED_PAGE,
+    ChangeCallback,
+    CursorExpired,
+    JobPage,
+    JobQuery,
+    QueueCallback,
+    StoreUnavailable,
+    Subscribers,
+    Unsubscribe,
+)
+
+if TYPE_CHECKING:
+    from server.config import StoreSettings
+
+log = logging.getLogger(__name__)
+
+_SCRIPT = resources.files("server.jobs").joinpath("redis_store.lua").read_text(encoding="utf-8")
+_CAS_RETRIES = 20
+_PAGE_BATCH = 200
+_RECONNECT_MAX_SECONDS = 5.0
+POOL_SIZE = 32  # connections per process; each store call holds one for one round trip
+_NOT_REACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def masked_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    netloc = f"{user}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def host_port(url: str) -> str:
+    """The ``host:port`` a Redis URL points at (port 6379 when absent)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _encode(job: Job) -> str:
+    """The stored record of ``job`` (version, number and position live beside it, not in it)."""
+    return json.dumps({
+        "id": job.job_id, "type": job.job_type, "owner": job.owner_id, "metadata": job.metadata,
+        "params": job.params, "status": job.status.value, "result": job.result_json, "error": job.error,
+        "error_code": job.error_code, "created_at": _iso(job.created_at), "updated_at": _iso(job.updated_at),
+        "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at), "progress": job.progress,
+        "progress_message": job.progress_message, "progress_code": job.progress_code,
+        "progress_params": job.progress_params, "attempt": job.attempt,
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode(raw: str, version: Any, number: Any, rank: Any) -> Job:
+    data = json.loads(raw)
+    return Job(
+        job_id=data["id"], job_type=data["type"], owner_id=data["owner"], metadata=data["metadata"],
+        params=data["params"], status=JobStatus(data["status"]), result_json=data["result"], error=data["error"],
+        error_code=data["error_code"], created_at=_dt(data["created_at"]),  # type: ignore[arg-type]
+        updated_at=_dt(data["updated_at"]),  # type: ignore[arg-type]
+        started_at=_dt(data["started_at"]), completed_at=_dt(data["completed_at"]), progress=data["progress"],
+        progress_message=data["progress_message"], progress_code=data.get("progress_code"),
+        progress_params=data.get("progress_params"), attempt=data["attempt"], version=int(version),
+        number=int(number), queue_position=int(rank) if rank not in ("", None) else None,
+    )
+
+
+def _row_job(row: list[Any]) -> Job | None:
+    _, raw, version, number, rank = row
+    return None if not raw else _decode(raw, version, number, rank)
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+class RedisJobStore:
+    """Jobs in Redis, shared by every process using the same URL and prefix.
+
+    Args:
+        url: ``redis://`` or ``rediss://`` URL (``JOB_STORE_URL`` / ``REDIS_URL``); redis-py reads
+            ``ssl_cert_reqs=none`` and the other options in its query.
+        prefix: key prefix (``JOB_STORE_PREFIX``).
+        ttl_seconds: retention of a finished job, and then of its tombstone (``JOB_TTL_SECONDS``).
+        max_jobs: bound on stored jobs (``MAX_STORED_JOBS``), with the memory store's fair share.
+        source: the setting ``url`` came from, named in error messages.
+        clock: returns the current aware UTC datetime.
+    """
+
+    shared = True
+
+    def __init__(self, url: str, *, prefix: str = "jobs:", ttl_seconds: float, max_jobs: int,
+                 source: str = "JOB_STORE_URL", clock: Callable[[], datetime] = utcnow):
+        self.url = url
+        self.source = source
+        self._prefix = prefix
+        self._ttl = ttl_seconds
+        self._max_jobs = max_jobs
+        self._clock = clock
+        # A blocking pool: a burst of requests waits (up to 5 s) for one of POOL_SIZE connections
+        # instead of failing with "too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5, health_check_interval=15,
+            max_connections=POOL_SIZE, timeout=5)
+        self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
+        self._script = self._redis.register_script(_SCRIPT)
+        self._job_subscribers = Subscribers()
+        self._owner_subscribers = Subscribers()
+        self._queue_subscribers = Subscribers()
+        self._listener: asyncio.Task[None] | None = None
+        self._last_seq = 0
+        self._connected = asyncio.Event()
+        self.errors = 0  # store calls that failed for want of Redis (metrics)
+        self.fanout = 0  # local subscriber calls made for changes heard on the subscription (metrics)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, read (or set) the store's epoch and start the subscription.
+
+        Raises ``StoreUnavailable`` naming the setting and ``host:port`` when Redis cannot be reached.
+        """
+        try:
+            await self._redis.set(self._key("epoch"), secrets.token_hex(4), nx=True)  # names this data
+            self._last_seq = int(await self._redis.get(self._key("seq")) or 0)
+        except (*_NOT_REACHABLE, RedisError) as error:
+            raise StoreUnavailable(f"{self.source} ({masked_url(self.url)}): cannot reach Redis at "
+                                   f"{host_port(self.url)}: {type(error).__name__}") from None
+        if self._listener is None:
+            self._listener = asyncio.get_running_loop().create_task(self._listen_forever())
+            try:  # changes made once start() returns must reach this process's subscribers
+                await asyncio.wait_for(self._connected.wait(), 5)
+            except asyncio.TimeoutError:
+                raise StoreUnavailable(f"{self.source} ({masked_url(self.url)}): no subscription to Redis at "
+                                       f"{host_port(self.url)}") from None
+
+    async def aclose(self) -> None:
+        """Stop the subscription and close the connection pool."""
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        await self._redis.aclose()
+        await self._redis.connection_pool.disconnect()
+
+    def _key(self, name: str) -> str:
+        return f"{self._prefix}{name}"
+
+    async def _run(self, *args: Any) -> Any:
+        try:
+            return await self._script(keys=[], args=[args[0], self._prefix, *args[1:]])
+        except _NOT_REACHABLE:
+            self.errors += 1
+            raise StoreUnavailable() from None
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> Job | None:
+        rows = await self._run("get", job_id)
+        return _row_job(rows[0])
+
+    async def _get_many(self, job_ids: list[str]) -> list[Job]:
+        if not job_ids:
+            return []
+        rows = await self._run("get", *job_ids)
+        return [job for job in map(_row_job, rows) if job is not None]
+
+    async def removed_owner(self, job_id: str) -> str | None:
+        try:
+            owner = await self._redis.get(self._key(f"tomb:{job_id}"))
+        except _NOT_REACHABLE:
+            self.errors += 1
+            raise StoreUnavailable() from None
+        return str(owner) if owner is not None else None
+
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        key = self._key("all" if query.owner_id is None else f"owner:{query.owner_id}")
+        before = f"({query.before}" if query.before is not None else "+inf"
+        page: list[Job] = []
+        while True:
+            rows = await self._run("page", key, before, _PAGE_BATCH)
+            for row in rows:
+                job = _row_job(row)
+                if job is None or not query.matches(job):
+                    continue
+                if len(page) == query.limit:
+                    return JobPage(page, page[-1].number)
+                page.append(job)
+            if len(rows) < _PAGE_BATCH:
+                return JobPage(page, None)
+            before = f"({int(rows[-1][3])}"
+
+    async def changes_since(self, owner_id: str | None, cursor: str) -> tuple[list[Job], str]:
+        prefix, dash, seq = cursor.rpartition("-")
+        if not (dash and seq.isascii() and seq.isdigit() and len(seq) <= 20):
+            raise InvalidInput("'since' is not a change-feed cursor this server issued", code="invalid_since")
+        after = int(seq)
+        head = await self._run("changes", owner_id or "", after, FEED_PAGE)
+        current, removed, generation, floor, epoch, reached, *rows = head
+        current, removed, floor = int(current), int(removed), int(floor)
+        # The epoch is read with the feed: a Redis that lost its data (restart without persistence)
+        # has another epoch, so no cursor of the old data is answered from the new.
+        expected = epoch if owner_id is None else f"{epoch}.{generation}"
+        fresh = owner_id is not None and after == 0 and prefix == f"{epoch}.0"
+        if not epoch or (not fresh and (prefix != expected or after > current)):
+            raise CursorExpired("The change feed cursor was not issued by this store; list the jobs again")
+        if after < removed or after < floor:
+            raise CursorExpired("The change feed cursor is too old; list the jobs again")
+        jobs = [job for job in map(_row_job, rows) if job is not None]
+        return jobs, f"{expected}-{int(reached)}"
+
+    async def cursor(self, owner_id: str | None) -> str:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._key("epoch"), secrets.token_hex(4), nx=True)  # a Redis that lost its data
+                pipe.get(self._key("epoch"))
+                if owner_id is None:
+                    pipe.get(self._key("seq"))
+                else:
+                    pipe.hmget(self._key(f"meta:{owner_id}"), ["seq", "gen"])
+                _, epoch, position = await pipe.execute()
+        except _NOT_REACHABLE:
+            self.errors += 1
+            raise StoreUnavailable() from None
+        if owner_id is None:
+            return f"{epoch}-{int(position or 0)}"
+        seq, generation = position
+        return f"{epoch}.{generation or '0'}-{int(seq or 0)}"
+
+    async def active_count(self, owner_id: str) -> int:
+        try:
+            return int(await self._redis.hget(self._key(f"meta:{owner_id}"), "active") or 0)
+        except _NOT_REACHABLE:
+            self.errors += 1
+            raise StoreUnavailable() from None
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def create(self, job: Job, *, max_active: int | None = None) -> Job:
+        job = replace(job, status=JobStatus.PENDING, version=1, queue_position=None)
+        result = await self._run("create", job.job_id, job.owner_id, job.job_type, _encode(job),
+                                 -1 if max_active is None else max_active, self._max_jobs, self._tomb_ttl(),
+                                 secrets.token_hex(3))
+        if result[0] == "too_many_active":
+            raise TooManyActiveJobs(max_active or 0)
+        if result[0] == "store_full":
+            raise Unavailable("The server holds too many unfinished jobs; try again shortly",
+                              code="store_full", retry_after=30)
+        if result[2]:
+            log.warning("job store full: evicting finished job early job_id=%s", result[2])
+        created = await self.get(job.job_id)
+        return created if created is not None else replace(job, number=int(result[1]))
+
+    def _tomb_ttl(self) -> int:
+        return max(1, int(self._ttl))
+
+    async def update(self, job_id: str, *, expect_attempt: int | None = None, **changes: Any) -> Job:
+        changes.pop("queue_position", None)
+        for _ in range(_CAS_RETRIES):
+            current = await self.get(job_id)
+            if current is None:
+                raise KeyError(job_id)
+            new_status = JobStatus(changes.get("status", current.status))
+            if new_status not in ALLOWED_TRANSITIONS[current.status]:
+                raise InvalidTransition(f"Job is {current.status.value}; cannot become {new_status.value}")
+            if expect_attempt is not None and (current.attempt != expect_attempt
+                                               or current.status is not JobStatus.RUNNING):
+                raise InvalidTransition("The job was taken over by another worker")
+            job = replace(current, **changes, version=current.version + 1, updated_at=self._clock(),
+                          queue_position=None)
+            completed = _ms(job.completed_at) if job.completed_at is not None else _ms(self._clock())
+            result = await self._run("write", job_id, current.version, _encode(job), job.status.value, completed)
+            if result[0] == "ok":
+                job = replace(job, version=int(result[1]))
+                return job if job.status is not JobStatus.PENDING else (await self.get(job_id) or job)
+            if result[0] == "gone":
+                raise KeyError(job_id)
+        raise StoreUnavailable("The job is changing too often to update; try again")
+
+    async def claim(self, job_type: str, *, worker: str, lease_until: float) -> Job | None:
+        while True:
+            job_id = await self._run("claim", job_type, worker, int(lease_until * 1000))
+            if not job_id:
+                return None
+            try:
+                return await self.update(job_id, status=JobStatus.RUNNING, started_at=self._clock(),
+                                         progress_message="Started",
+                                         progress_code=None, progress_params=None)
+            except (InvalidTransition, KeyError):
+                continue  # cancelled between the pop and the start: take the next one
+
+    async def renew(self, worker: str, job_ids: list[str], lease_until: float) -> None:
+        if job_ids:
+            await self._run("renew", worker, int(lease_until * 1000), *job_ids)
+
+    async def expired_leases(self, worker: str, now: float, lease_until: float) -> list[str]:
+        return list(await self._run("expired", worker, int(now * 1000), int(lease_until * 1000)))
+
+    async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
+        for _ in range(_CAS_RETRIES):
+            current = await self.get(job_id)
+            if current is None:
+                raise KeyError(job_id)
+            if current.is_terminal or current.attempt != from_attempt or current.queue_position is not None:
+                raise InvalidTransition(f"Job is {current.status.value} in attempt {current.attempt}; not queued again")
+            job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
+                          attempt=attempt, updated_at=self._clock(), queue_position=None)
+            result = await self._run("requeue", job_id, current.version, _encode(job))
+            if result[0] == "ok":
+                return await self.get(job_id) or job
+            if result[0] == "terminal":
+                raise InvalidTransition("The job finished meanwhile")
+            if result[0] == "gone":
+                raise KeyError(job_id)
+        raise StoreUnavailable("The job is changing too often to queue again; try again")
+
+    async def expire(self, now: datetime, limit: int | None = None) -> int:
+        cutoff = _ms(now) - int(self._ttl * 1000)
+        removed = 0
+        while limit is None or removed < limit:
+            batch = 500 if limit is None else min(500, limit - removed)
+            count = int(await self._run("expire", cutoff, batch, self._tomb_ttl()))
+            removed += count
+            if count < batch:
+                break
+        return removed
+
+    # -- notifications -------------------------------------------------------------------------
+
+    def subscribe(self, job_id: str, callback: ChangeCallback) -> Unsubscribe:
+        return self._job_subscribers.add(job_id, callback)
+
+    def subscribe_owner(self, owner_id: str | None, callback: ChangeCallback) -> Unsubscribe:
+        return self._owner_subscribers.add(ALL if owner_id is None else owner_id, callback)
+
+    def subscribe_queue(self, callback: QueueCallback) -> Unsubscribe:
+        return self._queue_subscribers.add(ALL, callback)
+
+    def subscriber_count(self) -> int:
+        """Open subscriptions (job and owner), for tests and metrics."""
+        return self._job_subscribers.count() + self._owner_subscribers.count()
+
+    @property
+    def subscribed(self) -> bool:
+        """True while the pub/sub subscription is up (tests wait for it)."""
+        return self._connected.is_set()
+
+    async def _listen_forever(self) -> None:
+        """The one subscription of this process; reconnects with backoff and replays the gap."""
+        delay = 0.1
+        first = True
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._key("changes"), self._key("queued"))
+                self._connected.set()
+                delay = 0.1
+                if not first:
+                    await self._replay_gap()
+                first = False
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._on_message(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # connection lost: wake everything that waits once it is back
+                if self._connected.is_set():
+                    log.warning("job store subscription lost error=%s", type(error).__name__)
+                self._connected.clear()
+                self.errors += 1
+                await asyncio.sleep(delay)
+                delay = min(_RECONNECT_MAX_SECONDS, delay * 2)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:  # noqa: S110  (closing a broken connection may fail again)
+                    pass
+
+    def _on_message(self, channel: str, data: str) -> None:
+        if channel.endswith("queued"):
+            self._queue_subscribers.notify(ALL, data)
+            return
+        seq, version, number, rank, raw = data.split("\n", 4)
+        self._last_seq = max(self._last_seq, int(seq))
+        self._dispatch(_decode(raw, version, number, rank))
+
+    def _dispatch(self, job: Job) -> None:
+        for key, subscribers in ((job.job_id, self._job_subscribers), (job.owner_id, self._owner_subscribers),
+                                 (ALL, self._owner_subscribers)):
+            if subscribers.has(key):
+                self.fanout += 1
+                subscribers.notify(key, job)
+
+    async def _replay_gap(self) -> None:
+        """After a reconnection: every job changed while the subscription was down is re-read and
+        delivered, so no waiter misses a change. A gap longer than the feed re-reads every job a
+        local waiter watches."""
+        head = await self._run("changes", "", self._last_seq, FEED_PAGE)
+        current, _, _, floor, _, reached, *rows = head
+        if self._last_seq < int(floor) or self._last_seq > int(current) or int(reached) < int(current):
+            jobs = await self._get_many([key for key in self._job_subscribers.keys() if isinstance(key, str)])
+        else:
+            jobs = [job for job in map(_row_job, rows) if job is not None]
+        self._last_seq = int(current)
+        for index, job in enumerate(jobs):
+            self._dispatch(job)
+            if index % 100 == 99:
+                await asyncio.sleep(0)
+        self._queue_subscribers.notify(ALL, "")  # and look for queued work
+        log.info("job store subscription back; replayed changes=%d", len(jobs))
+
+
+
+async def reachability_problem(settings: StoreSettings) -> str | None:
+    """None when the Redis of ``settings`` answers a ``PING`` within 3 s, else a one-line message
+    naming the setting and the ``host:port`` tried (credentials masked)."""
+    client: aioredis.Redis = aioredis.from_url(settings.url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        await client.ping()
+    except Exception as error:  # any failure is reported the same way, without its text (it may hold the URL)
+        return (f"{settings.source} ({masked_url(settings.url)}): cannot reach Redis at {host_port(settings.url)} "
+                f"({type(error).__name__})")
+    finally:
+        await client.aclose()
+    return None

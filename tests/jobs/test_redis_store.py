@@ -1,0 +1,126 @@
+"""What only the shared Redis store does: several processes (here: several store instances, each
+with its own connections and subscription) see one set of jobs; nothing leaks when jobs expire; a
+lost Redis connection is survived without missing a change."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import redis.asyncio as aioredis
+
+from server.errors import Unavailable
+from server.jobs.models import Job, JobStatus
+from server.jobs.redis_store import RedisJobStore, host_port, masked_url
+from server.jobs.store import JobQuery
+from tests.jobs.redis_server import RedisServer, require_redis_server
+from tests.waiting import settle
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+COUNTERS = {"epoch", "seq", "number", "removed"}  # O(1) per deployment, not per job
+
+
+def new_job(job_id: str, owner: str = "alice", job_type: str = "echo") -> Job:
+    return Job(job_id=job_id, job_type=job_type, owner_id=owner, metadata={"n": job_id}, created_at=T0,
+               updated_at=T0)
+
+
+@pytest.fixture
+def two_stores(redis_server, redis_prefix, io_loop):
+    stores = [RedisJobStore(redis_server.url, prefix=redis_prefix, ttl_seconds=1, max_jobs=10_000) for _ in range(2)]
+    yield stores
+    for store in stores:
+        io_loop.run_sync(store.aclose)
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_redis_store_change_in_one_process_wakes_subscribers_of_another(two_stores):
+    a, b = two_stores
+    await a.start()
+    await b.start()
+    heard: list[tuple[str, int, int | None]] = []
+    b.subscribe_owner("alice", lambda job: heard.append((job.job_id, job.version, job.queue_position)))
+    created = await a.create(new_job("j1"))
+    await settle(lambda: ("j1", 1, 1) in heard, timeout=5)
+    assert (await b.get("j1")) == created
+    await a.update("j1", status=JobStatus.FAILED, error_code="cancelled", completed_at=T0)
+    await settle(lambda: ("j1", 2, None) in heard, timeout=5)
+    assert b.fanout >= 2
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_redis_store_expiry_leaves_no_key_or_index_entry_behind(two_stores, redis_server, redis_prefix):
+    store = two_stores[0]
+    await store.start()
+    for n in range(60):
+        await store.create(new_job(f"j{n}", owner=f"user{n % 7}", job_type=f"type{n % 2}"))
+    while (job := await store.claim("type0", worker="w", lease_until=time.time() + 30)) is not None:
+        await store.update(job.job_id, status=JobStatus.COMPLETED, completed_at=T0, result_json='{"x":"yy"}')
+    for job in (await store.list_jobs(JobQuery(owner_id=None, status=JobStatus.PENDING, limit=200))).jobs:
+        await store.update(job.job_id, status=JobStatus.FAILED, error_code="cancelled", completed_at=T0)
+    assert await store.expire(T0 + timedelta(seconds=5)) == 60
+    client = aioredis.from_url(redis_server.url, decode_responses=True)
+    try:
+        keys = [key.removeprefix(redis_prefix) async for key in client.scan_iter(f"{redis_prefix}*")]
+        left = {key for key in keys if not key.startswith(("tomb:", "ticket:"))} - COUNTERS
+        assert left == set(), left
+        assert sum(key.startswith("tomb:") for key in keys) == 60  # expire on their own after JOB_TTL_SECONDS
+        ttls = [await client.ttl(f"{redis_prefix}{key}") for key in keys if key.startswith("tomb:")]
+        assert min(ttls) > 0
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_redis_store_two_processes_create_at_once_respect_the_active_limit(two_stores):
+    a, b = two_stores
+    await a.start()
+    await b.start()
+    results = await asyncio.gather(*(store.create(new_job(f"j{n}"), max_active=3) for n in range(10)
+                                     for store in (a, b)), return_exceptions=True)
+    assert sum(isinstance(result, Job) for result in results) == 3
+    assert await a.active_count("alice") == 3
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_redis_store_unreachable_at_start_names_the_setting_and_host_masked(io_loop):
+    from tests.jobs.redis_server import free_port
+
+    port = free_port()
+    store = RedisJobStore(f"redis://user:s3cret@127.0.0.1:{port}/0", ttl_seconds=60, max_jobs=10)
+    with pytest.raises(Unavailable) as refused:
+        await store.start()
+    message = str(refused.value)
+    assert "JOB_STORE_URL" in message and f"127.0.0.1:{port}" in message and "s3cret" not in message
+    assert masked_url("rediss://:pw@h:1/0?ssl_cert_reqs=none") == "rediss://:***@h:1/0?ssl_cert_reqs=none"
+    assert host_port("redis://h") == "h:6379"
+    await store.aclose()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_redis_store_survives_a_redis_restart_and_replays_missed_changes(redis_prefix):
+    server = RedisServer(require_redis_server()).start()
+    writer = RedisJobStore(server.url, prefix=redis_prefix, ttl_seconds=60, max_jobs=100)
+    reader = RedisJobStore(server.url, prefix=redis_prefix, ttl_seconds=60, max_jobs=100)
+    try:
+        await writer.start()
+        await reader.start()
+        await writer.create(new_job("j1"))
+        heard: list[int] = []
+        reader.subscribe("j1", lambda job: heard.append(job.version))
+        server.stop()
+        with pytest.raises(Unavailable) as lost:
+            await writer.get("j1")
+        assert lost.value.code == "store_unavailable" and lost.value.retry_after
+        await settle(lambda: not reader.subscribed, timeout=10)
+        server.start()  # an empty Redis on the same port (no persistence in this test)
+        await writer.create(new_job("j1"))
+        await writer.update("j1", progress=5)
+        # The update may fall in the reader's reconnection gap: it hears it live or from the replay.
+        await settle(lambda: reader.subscribed and 2 in heard, timeout=15)
+    finally:
+        await writer.aclose()
+        await reader.aclose()
+        server.cleanup()
