@@ -5,7 +5,8 @@ they count every way a job changes (runner, cancel, shutdown) without the runner
 metrics. The same observer logs progress milestones (25/50/75 %) and the end of jobs that never
 started. With a shared (Redis) store every process hears every change, so the job metrics of
 each process describe the whole service. HTTP metrics are fed by the Application's
-``log_function`` with the route pattern, never the raw path. IOLoop lag is measured by a timer that notes how late it fires.
+``log_function`` with the route pattern, never the raw path. IOLoop lag is measured by a timer that
+notes how late it fires.
 
 Every registry also carries the standard ``process_*`` and ``python_*`` collectors that stock
 dashboards expect. ``*_created`` series (a timestamp per counter and histogram child, which
