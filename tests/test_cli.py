@@ -55,5 +55,6 @@ def test_production_start_up_lists_every_problem_and_exits_2():
                      PROVIDER_DOCUMENT_ANALYSIS_FORM7801="offline")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines[0] == "configuration error: 2 configuration problems:"
-    assert "JWT_SECRET" in lines[1] and "ANTHROPIC_API_KEY" in lines[2] and "Traceback" not in result.stderr
+    assert lines[0] == "configuration error: 3 configuration problems:"
+    assert "JWT_SECRET" in lines[1] and "DATABASE_URL" in lines[2] and "ANTHROPIC_API_KEY" in lines[3]
+    assert "Traceback" not in result.stderr

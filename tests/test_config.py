@@ -45,16 +45,16 @@ def test_production_reports_every_missing_setting_at_once():
         Settings.from_env({"APP_ENV": "production", "CORS_ORIGINS": "*", "JOB_TTL_SECONDS": "a day",
                            "JOB_CONCURRENCY": "0"})
     message = str(problem.value)
-    assert message.startswith("6 configuration problems:")
-    for expected in ("JWT_SECRET", "CORS_ORIGINS", "JOB_TTL_SECONDS", "JOB_CONCURRENCY",
+    assert message.startswith("7 configuration problems:")
+    for expected in ("JWT_SECRET", "CORS_ORIGINS", "JOB_TTL_SECONDS", "JOB_CONCURRENCY", "DATABASE_URL",
                      "OPENAI_API_KEY is required in production: PROVIDER_CALL_ANALYSIS, "
                      "PROVIDER_DOCUMENT_ANALYSIS_FORM7801 select openai",
                      "ANTHROPIC_API_KEY is required in production: PROVIDER_DOCUMENT_ANALYSIS_AGENT selects anthropic"):
         assert expected in message, expected
-    assert len(message.splitlines()) == 7  # the count, then one line per problem
+    assert len(message.splitlines()) == 8  # the count, then one line per problem
 
 
 def test_production_with_everything_set_starts():
     settings = Settings.from_env({"APP_ENV": "production", "JWT_SECRET": GOOD_SECRET, "OPENAI_API_KEY": "sk-1",
-                                  "ANTHROPIC_API_KEY": "sk-ant-1"})
+                                  "ANTHROPIC_API_KEY": "sk-ant-1", "DATABASE_URL": "postgres://app@db.internal/cases"})
     assert settings.production and not settings.llm.fallbacks

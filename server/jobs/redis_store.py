@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -162,9 +164,13 @@ class RedisJobStore:
         self._clock = clock
         # A blocking pool: a burst of requests waits (up to 5 s) for one of POOL_SIZE connections
         # instead of failing with "too many connections".
+        # A pooled connection that died with a Redis restart fails its next command: retry it twice on a
+        # fresh connection (every script is guarded by the job's version, so a repeated write is refused,
+        # never applied twice) instead of answering 503 while Redis is in fact back.
         pool = aioredis.BlockingConnectionPool.from_url(
             url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5, health_check_interval=15,
-            max_connections=POOL_SIZE, timeout=5)
+            max_connections=POOL_SIZE, timeout=5, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._script = self._redis.register_script(_SCRIPT)
         self._job_subscribers = Subscribers()

@@ -16,7 +16,8 @@ from server.jobs.models import JobStatus
 
 class JobView(pydantic.BaseModel):
     """One job as clients see it: the seed's fields (JOB_QUEUE_API.md, "Job Object") plus
-    ``version``, ``updated_at``, ``error_code`` and ``queue_position``. Times are ISO 8601 UTC with ``Z``."""
+    ``version``, ``updated_at``, ``error_code``, ``queue_position``, ``attempt``, ``progress_code`` and
+    ``progress_params``. Times are ISO 8601 UTC with ``Z``."""
 
     job_id: str = pydantic.Field(description="UUIDv7 of the job.")
     job_type: str = pydantic.Field(description="call_analysis, document_analysis_agent or document_analysis_form7801.")
@@ -33,7 +34,14 @@ class JobView(pydantic.BaseModel):
     updated_at: datetime
     progress: int = pydantic.Field(ge=0, le=100, description="Percent, 0 to 100.")
     progress_message: str
+    progress_code: str | None = pydantic.Field(
+        description="The progress message as a stable code (queued, reading_document, completed...), so a client "
+                    "can show it in its own language; null for a step without one.")
+    progress_params: dict[str, Any] | None = pydantic.Field(
+        description="The values the progress message names (e.g. {number, total}), or null.")
     queue_position: int | None = pydantic.Field(ge=1, description="1-based place in its queue while pending.")
+    attempt: int = pydantic.Field(ge=1, description="1 for the first run; 2 after another process took the job "
+                                                    "over from one that died (Redis store).")
     version: int = pydantic.Field(ge=1, description="Grows by one on every change; the ETag names it.")
 
 
