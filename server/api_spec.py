@@ -201,7 +201,8 @@ PATHS: dict[str, dict[str, Operation]] = {
         400: _error("Bad query value.", "invalid_status", "invalid_job_type", "invalid_limit", "invalid_cursor",
                     "invalid_since", "invalid_wait"),
         401: _unauthorized(),
-        410: _error("The `since` cursor is older than the kept change log: list again.", "cursor_expired"),
+        410: _error("The `since` cursor is older than the kept change log, or the `cursor` page's last job "
+                    "expired: list again.", "cursor_expired"),
         429: _error("Too many open long-polls for this user.", *WAIT_CODES, headers=("Retry-After",)),
         503: _error("Too many open long-polls on this server.", *WAIT_CODES, headers=("Retry-After",)),
     }, params=("status", "job_type", "case_id_filter", "limit", "cursor", "since_cursor", "wait", "Prefer"))},
@@ -240,6 +241,7 @@ PATHS: dict[str, dict[str, Operation]] = {
             200: Answer("The caller's cases (admins: all), newest first.", CaseList),
             400: _error("Bad query value.", "invalid_limit", "invalid_cursor"),
             401: _unauthorized(),
+            410: _error("The `cursor` page's last case was deleted: list again.", "cursor_expired"),
             503: _error("The case store cannot answer now.", *CASE_503, headers=("Retry-After",)),
         }, params=("limit", "cursor")),
         "post": Operation("Create a case", "cases", {

@@ -131,10 +131,10 @@ class CaseSummary:
 
 @dataclass(frozen=True)
 class CasePage:
-    """One page of cases, newest first; ``next_before`` is None on the last page."""
+    """One page of cases, newest first; ``next_before`` (the id of its last case) is None on the last page."""
 
     cases: list[CaseSummary]
-    next_before: int | None
+    next_before: str | None
 
 
 def case_view(case: Case) -> dict[str, Any]:

@@ -32,9 +32,10 @@ class CaseRepository(Protocol):
     async def get_case(self, case_id: str) -> Case | None:
         """The case, or None when unknown."""
 
-    async def list_cases(self, owner_id: str | None, before: int | None, limit: int) -> CasePage:
+    async def list_cases(self, owner_id: str | None, before: str | None, limit: int) -> CasePage:
         """Case summaries newest first (no transcript, analyses or texts read); ``owner_id`` None lists
-        every owner's (admins); ``before`` is the ``number`` to continue below."""
+        every owner's (admins); ``before`` is the id of the previous page's last case (continue with
+        the cases created before it). Raises ``Gone`` (``cursor_expired``) when that case is gone."""
 
     async def count_cases(self) -> int:
         """Number of cases in the store."""

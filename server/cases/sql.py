@@ -32,7 +32,7 @@ from server.cases.models import DEFAULT_STATUS, AnalysisField, Case, CaseDocumen
 from server.cases.repository import JsonTransform
 from server.cases.schema import case_documents, cases, readiness_probe
 from server.clock import iso_utc, utcnow
-from server.errors import ConfigError, Unavailable
+from server.errors import ConfigError, Gone, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -233,17 +233,28 @@ class SqlCaseRepository:
         async with self._transaction() as conn:
             return await _fetch_case(conn, case_id)
 
-    async def list_cases(self, owner_id: str | None, before: int | None, limit: int) -> CasePage:
+    async def list_cases(self, owner_id: str | None, before: str | None, limit: int) -> CasePage:
         """Newest first, keyset-paginated on the creation number; reads only the list's columns."""
         query = sa.select(*_SUMMARY_COLUMNS).order_by(cases.c.number.desc()).limit(limit + 1)
         if owner_id is not None:
             query = query.where(cases.c.owner_id == owner_id)
-        if before is not None:
-            query = query.where(cases.c.number < before)
         async with self._transaction() as conn:
+            if before is not None:
+                query = query.where(cases.c.number < await self._page_start(conn, owner_id, before))
             rows = (await conn.execute(query)).mappings().all()
         summaries = [_summary(row) for row in rows[:limit]]
-        return CasePage(summaries, summaries[-1].number if len(rows) > limit else None)
+        return CasePage(summaries, summaries[-1].case_id if len(rows) > limit else None)
+
+    @staticmethod
+    async def _page_start(conn: AsyncConnection, owner_id: str | None, case_id: str) -> int:
+        """The creation number of the previous page's last case; ``Gone`` when it was deleted."""
+        query = sa.select(cases.c.number).where(cases.c.id == case_id)
+        if owner_id is not None:
+            query = query.where(cases.c.owner_id == owner_id)
+        number = (await conn.execute(query)).scalar()
+        if number is None:
+            raise Gone("The page cursor's case was deleted; list the cases again", code="cursor_expired")
+        return int(number)
 
     async def count_cases(self) -> int:
         """Number of cases."""

@@ -9,11 +9,11 @@ from tornado.iostream import StreamClosedError
 
 from server.draining import draining
 from server.errors import InvalidInput, Unavailable
-from server.jobs.access import visible_job
+from server.jobs.access import can_see, visible_job
 from server.jobs.longpoll import etag_version, jittered, not_modified, parse_etags, parse_since, parse_wait
 from server.jobs.models import Job, JobStatus, job_headers, job_json
 from server.jobs.parking import park
-from server.jobs.store import JobQuery
+from server.jobs.store import CursorExpired, JobQuery
 from server.jobs.waiters import JobStream, WakeReason, Watch
 from server.pagination import decode_cursor, encode_cursor
 from server.web import ApiHandler
@@ -127,7 +127,8 @@ class JobListHandler(JobHandlerBase):
     """``GET /jobs``: the caller's jobs (admins: all), newest first, ``{jobs, count, next_cursor, cursor}``.
 
     Query: ``status``, ``job_type``, ``case_id`` filters; ``limit`` 1..200 (default 50);
-    ``cursor`` from a previous page's ``next_cursor``. ``since=<cursor>`` turns the list into a
+    ``cursor`` from a previous page's ``next_cursor`` (410 ``cursor_expired`` when that page's last job
+    expired meanwhile). ``since=<cursor>`` turns the list into a
     change feed: the jobs changed after that position, oldest change first, waiting up to
     ``wait`` seconds for one; 410 ``cursor_expired`` when the position is too old (list again).
     """
@@ -138,7 +139,7 @@ class JobListHandler(JobHandlerBase):
             status=self._status_filter(),
             job_type=self._job_type_filter(),
             case_id=self.get_query_argument("case_id", None),
-            before=decode_cursor(self.get_query_argument("cursor", None)),
+            before=await self._page_start(decode_cursor(self.get_query_argument("cursor", None))),
             limit=self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
         )
         since = self.get_query_argument("since", None)
@@ -149,8 +150,21 @@ class JobListHandler(JobHandlerBase):
         # Read first: a change during the listing is seen again.
         cursor = await self.services.store.cursor(query.owner_id)
         page = await self.services.store.list_jobs(query)
-        next_cursor = encode_cursor(page.next_before) if page.next_before is not None else None
+        next_cursor = encode_cursor(page.jobs[-1].job_id) if page.next_before is not None else None
         self._write_list(page.jobs, next_cursor, cursor)
+
+    async def _page_start(self, last_job_id: str | None) -> int | None:
+        """The creation number the page starts below: that of the previous page's last job.
+
+        Raises:
+            CursorExpired: that job is gone (retention) or not the caller's: list again.
+        """
+        if last_job_id is None:
+            return None
+        job = await self.services.store.get(last_job_id)
+        if job is None or not can_see(self.principal, job):
+            raise CursorExpired("The page cursor's job has expired; list the jobs again")
+        return job.number
 
     async def _changes(self, query: JobQuery, since: str, seconds: float | None) -> None:
         store = self.services.store

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from server.pagination import decode_cursor
 from tests.cases.files import new_case
 
 
@@ -82,6 +83,19 @@ async def test_list_cases_is_paginated_newest_first_and_own_only(api):
     assert third.json["next_cursor"] is None
     everyone = await api.get("/cases", user="root", admin=True)
     assert everyone.json["count"] == 6
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_list_cases_page_cursor_names_the_callers_own_case_and_expires_with_it(api):
+    ids = [await new_case(api, title=f"case {n}") for n in range(3)]
+    first = (await api.get("/cases?limit=2")).json
+    await new_case(api, user="bob")
+    assert (await api.get("/cases?limit=2")).json["next_cursor"] == first["next_cursor"]
+    assert decode_cursor(first["next_cursor"]) == ids[1]
+    assert (await api.get(f"/cases?limit=2&cursor={first['next_cursor']}", user="bob")).status == 410
+    assert (await api.request("DELETE", f"/cases/{ids[1]}")).status == 204
+    gone = await api.get(f"/cases?limit=2&cursor={first['next_cursor']}")
+    assert gone.status == 410 and gone.json["code"] == "cursor_expired"
 
 
 @pytest.mark.gen_test(timeout=10)

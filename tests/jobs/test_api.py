@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 
+from server.clock import utcnow
+from server.pagination import decode_cursor
 from server.services import Services
 from tests.jobs.conftest import Gates
 from tests.waiting import settle
@@ -139,6 +142,31 @@ async def test_list_jobs_pagination_walks_every_job_once(api, services):
         if cursor is None:
             break
     assert seen == ids[::-1]
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_list_jobs_page_cursor_reveals_nothing_of_other_users(api, services):
+    ids = [(await services.runner.submit("echo", "alice", {})).job_id for _ in range(3)]
+    first = (await api.get("/jobs?limit=2")).json
+    for _ in range(5):
+        await services.runner.submit("echo", "bob", {})
+    again = (await api.get("/jobs?limit=2")).json
+    assert first["next_cursor"] == again["next_cursor"]  # bob's activity does not move alice's cursor
+    assert decode_cursor(first["next_cursor"]) == ids[1]  # it names a job alice was just shown, nothing more
+    rest = (await api.get(f"/jobs?limit=2&cursor={first['next_cursor']}")).json
+    assert [j["job_id"] for j in rest["jobs"]] == [ids[0]]
+    other_user = await api.get(f"/jobs?limit=2&cursor={first['next_cursor']}", user="bob")
+    assert other_user.status == 410 and other_user.json["code"] == "cursor_expired"
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_list_jobs_page_cursor_of_an_expired_job_is_410(api, services):
+    for _ in range(3):
+        await finished(services, (await services.runner.submit("echo", "alice", {})).job_id)
+    cursor = (await api.get("/jobs?limit=2")).json["next_cursor"]
+    await services.store.expire(utcnow() + timedelta(days=365))
+    reply = await api.get(f"/jobs?limit=2&cursor={cursor}")
+    assert reply.status == 410 and reply.json["code"] == "cursor_expired" and reply.json["detail"]
 
 
 @pytest.mark.parametrize("query,code", [
