@@ -16,6 +16,7 @@ import tornado.netutil
 from server.auth import mint_token
 from server.config import Settings
 from server.errors import ConfigError
+from server.jobs.redis_store import masked_url
 from server.logs import configure_logging
 
 log = logging.getLogger("server")
@@ -152,6 +153,9 @@ async def serve(settings: Settings, sockets: list[socket.socket]) -> None:
     port = sockets[0].getsockname()[1]
     log.info("listening on http://%s:%d (%s) max_connections=%d", settings.host, port,
              "production" if settings.production else "dev", cap)
+    store = settings.store
+    log.info("job store: %s", "memory (this process only)" if store.url == "memory://"
+             else f"{masked_url(store.url)} from {store.source}, prefix {store.prefix}")
     if not settings.production:
         log.warning("development mode: %s; set APP_ENV=production on every deployment",
                     ", ".join(_development_traits(settings, services.extras["describe_providers"]())))

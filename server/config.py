@@ -72,7 +72,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, m
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0,
+           inclusive: bool = False) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -80,8 +81,8 @@ def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float 
         value = float(raw)
     except ValueError:
         return float(_invalid(env, f"{name} must be a number of seconds, got {raw!r}", default))
-    if not value > minimum:
-        return float(_invalid(env, f"{name} must be > {minimum}, got {value}", default))
+    if value < minimum or (value == minimum and not inclusive):
+        return float(_invalid(env, f"{name} must be {'>=' if inclusive else '>'} {minimum:g}, got {raw}", default))
     return value
 
 
@@ -190,8 +191,8 @@ def _jobs_from_env(env: Mapping[str, str]) -> JobSettings:
         concurrency_by_type=_concurrency_overrides(env),
         timeout_seconds=_float(env, "JOB_TIMEOUT_SECONDS", 600.0),
         max_active_per_user=_int(env, "MAX_ACTIVE_JOBS_PER_USER", 10, minimum=1),
-        shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, minimum=-0.001),
-        lease_seconds=_float(env, "JOB_LEASE_SECONDS", 30.0, minimum=1.0),
+        shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, inclusive=True),
+        lease_seconds=_float(env, "JOB_LEASE_SECONDS", 30.0, minimum=1.0, inclusive=True),
     )
 
 
@@ -372,7 +373,10 @@ class CasesSettings:
 
 def _cases_from_env(env: Mapping[str, str], production: bool) -> CasesSettings:
     raw_url = env.get("DATABASE_URL", "").strip()
-    database_url = normalize_url(raw_url) if raw_url else None
+    try:
+        database_url = normalize_url(raw_url) if raw_url else None
+    except ConfigError as problem:  # noted, so the other settings' problems are reported with it
+        database_url = _invalid(env, str(problem), None)
     settings = CasesSettings(
         db_path=env.get("CASES_DB", "").strip() or "./data/cases.db",
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024, maximum=1024**3),
@@ -382,7 +386,7 @@ def _cases_from_env(env: Mapping[str, str], production: bool) -> CasesSettings:
         db_pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1, maximum=100),
         db_statement_timeout_seconds=_float(env, "DATABASE_STATEMENT_TIMEOUT_SECONDS", 30.0),
         migrate_on_start=not production,
-        db_readiness_interval_seconds=_float(env, "DATABASE_READINESS_INTERVAL_SECONDS", 5.0, minimum=-0.001),
+        db_readiness_interval_seconds=_float(env, "DATABASE_READINESS_INTERVAL_SECONDS", 5.0, inclusive=True),
     )
     if production and is_sqlite(settings.url) and env.get("ALLOW_SQLITE_IN_PRODUCTION", "").strip() != "1":
         raise ConfigError("APP_ENV=production needs DATABASE_URL=postgres://... (cases in SQLite live on this "
@@ -395,8 +399,8 @@ def _extraction_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     workers = _int(env, "EXTRACTION_WORKERS", 2, minimum=2, maximum=64)
     per_user = _int(env, "EXTRACTION_PER_USER", 1, minimum=1)
     if per_user >= workers:
-        raise ConfigError(f"EXTRACTION_PER_USER must be below EXTRACTION_WORKERS ({workers}) so one user cannot "
-                          f"hold every worker, got {per_user}")
+        per_user = _invalid(env, f"EXTRACTION_PER_USER must be below EXTRACTION_WORKERS ({workers}) so one user "
+                                 f"cannot hold every worker, got {per_user}", 1)
     return {"extraction_workers": workers, "extraction_per_user": per_user,
             "extraction_memory_mb": _int(env, "EXTRACTION_MEMORY_MB", 256, minimum=128, maximum=64 * 1024),
             "extraction_timeout_seconds": _float(env, "EXTRACTION_TIMEOUT_SECONDS", 30.0, minimum=0.5)}

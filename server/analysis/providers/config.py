@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from server.analysis.inputs import AnalysisKind
 from server.errors import ConfigError
@@ -105,17 +106,27 @@ def _text(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+def _problem(env: Mapping[str, str], message: str, default: Any) -> Any:
+    """Raise ``ConfigError(message)``; when ``env`` collects problems (``server.config`` reading every
+    setting before it reports), note it there and go on with ``default`` instead."""
+    problems = getattr(env, "problems", None)
+    if problems is None:
+        raise ConfigError(message)
+    problems.append(message)
+    return default
+
+
 def _choice(env: Mapping[str, str], name: str, default: str) -> str:
     value = (_text(env, name) or default).lower()
     if value not in PROVIDER_NAMES:
-        raise ConfigError(f"{name} must be one of {', '.join(PROVIDER_NAMES)}; got {value!r}")
+        return str(_problem(env, f"{name} must be one of {', '.join(PROVIDER_NAMES)}; got {value!r}", default))
     return value
 
 
 def _url(env: Mapping[str, str], name: str) -> str | None:
     value = _text(env, name)
     if value is not None and not value.startswith(("http://", "https://")):
-        raise ConfigError(f"{name} must be an http:// or https:// URL")
+        return _problem(env, f"{name} must be an http:// or https:// URL", None)  # type: ignore[no-any-return]
     return value
 
 
@@ -126,8 +137,8 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type, low: 
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be {'an integer' if kind is int else 'a number'} "
-                          f"between {low:g} and {high:g}; got {raw!r}") from None
+        return float(_problem(env, f"{name} must be {'an integer' if kind is int else 'a number'} "
+                                   f"between {low:g} and {high:g}; got {raw!r}", default))
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}; got {raw!r}")
+        return float(_problem(env, f"{name} must be between {low:g} and {high:g}; got {raw!r}", default))
     return float(value)
