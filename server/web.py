@@ -4,6 +4,7 @@ JSON bodies, and the one place where domain errors become HTTP responses.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -321,6 +322,18 @@ class ApiHandler(tornado.web.RequestHandler):
             self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 §15.5.6: MUST
         self.set_header("Content-Type", "application/json; charset=utf-8")  # also from the HTML page's route
         self.finish(json.dumps(body))
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> asyncio.Future[None]:
+        """Finish the answer; one sent before the request was read to its end (an error raised in
+        ``prepare``, even for a GET without a body) says ``Connection: close``.
+
+        Tornado closes such a connection after the answer (``HTTP1Connection.finish``: it will not
+        read the rest of the request); without the header a keep-alive client reuses the dead
+        connection and its next request fails with a reset (RFC 9112 §9.6: announce the close).
+        """
+        if not self._headers_written and not getattr(self.request.connection, "_read_finished", True):
+            self.set_header("Connection", "close")
+        return super().finish(chunk)
 
     def _bearer_challenge(self) -> str:
         """The ``WWW-Authenticate`` challenge: with ``error="invalid_token"`` only when a bearer

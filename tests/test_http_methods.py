@@ -97,3 +97,18 @@ async def test_head_of_a_long_poll_answers_at_once(api, services):
     reply = await api.request("HEAD", f"/jobs/{job.job_id}?wait=20", headers={"If-None-Match": job.etag}, timeout=5)
     assert reply.status == 304 and reply.headers["ETag"] == job.etag
     assert services.waiters.open_count == 0
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_error_in_prepare_announces_the_close_and_a_keep_alive_client_goes_on(api):
+    # Adversarial review: a 401/405/400 raised in prepare closed the keep-alive connection without
+    # saying so, and httpx's next request on it failed with "Connection reset by peer" (36 of 100).
+    import httpx
+
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=10) as client:
+        for _ in range(20):
+            expired = await client.get("/jobs", headers={"Authorization": "Bearer not-a-token"})
+            assert expired.status_code == 401 and expired.headers.get("Connection") == "close"
+            created = await client.post("/cases", json={"title": "After a 401"},
+                                        headers={"Authorization": f"Bearer {api.token()}"})
+            assert created.status_code == 201 and created.headers.get("Connection") != "close"

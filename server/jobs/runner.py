@@ -394,7 +394,11 @@ class JobRunner:
                 delay = min(5.0, delay * 2)
 
     async def _finish_by_id(self, job_id: str, code: str, message: str | None = None) -> None:
-        job = await self._retrying(job_id, lambda: self._current(job_id))
+        try:
+            job = await self._retrying(job_id, lambda: self._current(job_id))
+        except KeyError:  # the store lost the job (a Redis restarted without its data): nothing to finish
+            log.warning("job vanished from the store before its final state job_id=%s", job_id)
+            return
         if job is not None:
             await self._finish(job, code, message)
 
@@ -419,8 +423,8 @@ class JobRunner:
                 return
             await self._store.update(job_id, expect_attempt=attempt, progress=percent, progress_message=message,
                                      progress_code=code, progress_params=params)
-        except InvalidTransition:
-            pass  # finished meanwhile (cancel, deadline, takeover): progress no longer matters
+        except (InvalidTransition, KeyError):
+            pass  # finished meanwhile (cancel, deadline, takeover) or gone: progress no longer matters
         except StoreUnavailable:
             log.warning("progress not recorded: the job store is unreachable job_id=%s", job_id)
 
