@@ -23,7 +23,7 @@ from server.auth import mint_token
 from server.config import AuthSettings
 from tests.fakes.fake_provider import FakeProviderServer
 from tests.jobs.redis_server import RedisServer, free_port, require_redis_server
-from tests.ops.test_sigterm import ROOT, TRANSCRIPT, fetch
+from tests.ops.live_server import ROOT, TRANSCRIPT, fetch
 
 SECRET = "redis-processes-test-secret-0123456789-abcdef"
 LEASE = 3.0
