@@ -308,14 +308,18 @@ class RedisJobStore:
 
     async def create(self, job: Job, *, max_active: int | None = None, dedupe_key: str | None = None) -> Job:
         job = replace(job, status=JobStatus.PENDING, version=1, queue_position=None)
-        result = await self._run("create", job.job_id, job.owner_id, job.job_type, _encode(job),
-                                 -1 if max_active is None else max_active, self._max_jobs, self._tomb_ttl(),
-                                 secrets.token_hex(3), dedupe_key or "")
-        if result[0] == "exists":
+        for _ in range(_CAS_RETRIES):
+            result = await self._run("create", job.job_id, job.owner_id, job.job_type, _encode(job),
+                                     -1 if max_active is None else max_active, self._max_jobs, self._tomb_ttl(),
+                                     secrets.token_hex(3), dedupe_key or "")
+            if result[0] != "exists":
+                break
+            # The holder, read just after (it may have ended meanwhile: it is still the answer).
             holder = await self.get(result[1])
             if holder is not None:
                 return holder
-            return await self.create(job, max_active=max_active, dedupe_key=dedupe_key)  # it just went
+        else:
+            raise StoreUnavailable("The job store is changing too fast to create the job; try again")
         if result[0] == "too_many_active":
             raise TooManyActiveJobs(max_active or 0)
         if result[0] == "store_full":
