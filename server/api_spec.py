@@ -162,6 +162,8 @@ def _analysis(summary: str, needs: str, input_codes: tuple[str, ...]) -> Operati
         202: Answer("Job started (or the one already pending or running for this case and analysis). Poll "
                     "`poll_url`.", AnalysisAccepted, headers=("Location", "Retry-After", "Idempotent-Replayed")),
         **_case_answers(*input_codes, "invalid_idempotency_key"),
+        409: _error("A request with the same Idempotency-Key is still being processed.", "idempotency_key_in_use",
+                    headers=("Retry-After",)),
         422: _error("The Idempotency-Key was used for a different request.", "idempotency_key_reused"),
         429: _error("Too many active jobs for this user.", "too_many_active_jobs", headers=("Retry-After",)),
     }

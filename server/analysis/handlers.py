@@ -30,15 +30,14 @@ class AnalysisHandler(CaseHandlerBase):
         if key is None:
             self._answer(*await self._start(raw_case_id))
             return
-        store, user, fingerprint = self.analysis.idempotency, self.principal.user_id, f"POST {self.request.path}"
-        async with store.hold(user, key):
-            stored = store.lookup(user, key, fingerprint)
-            if stored is not None:
+        fingerprint = f"POST {self.request.path}"
+        async with self.analysis.idempotency.claim(self.principal.user_id, key, fingerprint) as claim:
+            if claim.replay is not None:
                 self.set_header("Idempotent-Replayed", "true")
-                self._answer(stored.status, stored.body, stored.headers)
+                self._answer(claim.replay.status, claim.replay.body, claim.replay.headers)
                 return
             status, body, headers = await self._start(raw_case_id)
-            store.remember(user, key, fingerprint, status, body, headers)
+            await claim.remember(status, body, headers)
         self._answer(status, body, headers)
 
     async def _start(self, raw_case_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:

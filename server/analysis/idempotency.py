@@ -3,24 +3,34 @@
 Keys are scoped per user (two users may use the same key). Only accepted (202) answers are
 stored: a refused request (400, 404, 429...) is evaluated again on retry, since its cause may
 have been fixed. Reusing a key for another endpoint or case is refused (422), as the IETF
-idempotency-key draft recommends. Concurrent requests with the same key are serialised, so the
-second one replays the first one's answer instead of starting a second job.
+idempotency-key draft recommends.
+
+The answers live in the job store's key/value (``JobStore.put_value``), so every process sharing
+the store replays them. Concurrent requests with the same key, in one process or several, are
+serialised by an atomic claim: the first stores a "pending" marker (put-if-absent), the others
+wait for its answer and replay it, so one job is started, never two. A marker whose process died
+lapses after ``PENDING_SECONDS``; a request still waiting after ``WAIT_SECONDS`` gets 409.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+import json
+import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from server.errors import InvalidInput, Unprocessable
+from server.errors import Conflict, InvalidInput, Unprocessable
+from server.jobs.store import JobStore
 
 HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 255
+TTL_SECONDS = 86400  # how long an answer is replayed (24 h, as the issue asks)
+PENDING_SECONDS = 30  # a claim's life when its process dies before answering
+WAIT_SECONDS = 35  # longest a concurrent request waits for the first one's answer
+_POLL_SECONDS = (0.01, 0.25)  # first and longest pause between reads of a pending claim
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,27 @@ class StoredResponse:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
-    expires_at: float
+
+
+@dataclass
+class Claim:
+    """The outcome of ``IdempotencyStore.claim``: ``replay`` is the first answer to send again, or
+    None when this request holds the key and should ``remember`` its answer."""
+
+    replay: StoredResponse | None
+    _store: JobStore | None = None
+    _name: str = ""
+    _fingerprint: str = ""
+    _ttl: float = TTL_SECONDS
+    remembered: bool = False
+
+    async def remember(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+        """Store this request's answer (a JSON body), replayed for the store's TTL."""
+        if self._store is None:
+            raise RuntimeError("only the request holding the key remembers an answer")
+        answer = {"fingerprint": self._fingerprint, "status": status, "body": body, "headers": headers}
+        await self._store.put_value(self._name, json.dumps(answer), self._ttl)
+        self.remembered = True
 
 
 def parse_key(raw: str | None) -> str | None:
@@ -46,56 +76,50 @@ def parse_key(raw: str | None) -> str | None:
 
 
 class IdempotencyStore:
-    """Answers by (user, key), kept ``ttl_seconds`` (in memory, like the jobs they point to).
+    """Answers by (user, key), kept ``ttl_seconds`` in the job store (shared like the jobs).
 
     Args:
+        store: the job store whose key/value holds the answers.
         ttl_seconds: how long an answer is replayed.
-        max_entries: oldest answers are dropped beyond this many.
-        clock: monotonic seconds (tests pass a fake).
     """
 
-    def __init__(self, ttl_seconds: float = 86400, max_entries: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, store: JobStore, ttl_seconds: float = TTL_SECONDS):
+        self._store = store
         self._ttl = ttl_seconds
-        self._max = max_entries
-        self._clock = clock
-        self._answers: OrderedDict[tuple[str, str], StoredResponse] = OrderedDict()
-        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
-
-    def _prune(self) -> None:
-        now = self._clock()
-        while self._answers:
-            oldest = next(iter(self._answers.values()))
-            if oldest.expires_at > now and len(self._answers) <= self._max:
-                break
-            self._answers.popitem(last=False)
-
-    def lookup(self, user_id: str, key: str, fingerprint: str) -> StoredResponse | None:
-        """The stored answer for (user, key), or None; raises ``Unprocessable`` if the key was used
-        for a different request."""
-        self._prune()
-        stored = self._answers.get((user_id, key))
-        if stored is not None and stored.fingerprint != fingerprint:
-            raise Unprocessable(f"This {HEADER} was already used for a different request",
-                                code="idempotency_key_reused")
-        return stored
-
-    def remember(self, user_id: str, key: str, fingerprint: str, status: int, body: dict[str, Any],
-                 headers: dict[str, str]) -> None:
-        """Store an answer to replay."""
-        self._answers[(user_id, key)] = StoredResponse(fingerprint, status, body, headers, self._clock() + self._ttl)
-        self._prune()
 
     @contextlib.asynccontextmanager
-    async def hold(self, user_id: str, key: str) -> AsyncIterator[None]:
-        """Serialise requests that carry the same (user, key)."""
-        slot = (user_id, key)
-        lock, users = self._locks.setdefault(slot, (asyncio.Lock(), [0]))
-        users[0] += 1
+    async def claim(self, user_id: str, key: str, fingerprint: str) -> AsyncIterator[Claim]:
+        """Hold (user, key) for one request, or find the answer to replay.
+
+        Yields a ``Claim``; the holder calls ``remember`` with its answer inside the block. When the
+        block exits without an answer (the request was refused or failed), the key is released so a
+        retry is evaluated again.
+
+        Raises:
+            Unprocessable: (422 ``idempotency_key_reused``) the key was used for a different request.
+            Conflict: (409 ``idempotency_key_in_use``) the first request with the key is still running
+                after ``WAIT_SECONDS``.
+        """
+        name = f"idem:{len(user_id)}:{user_id}:{key}"  # the length keeps "a:b"+"c" apart from "a"+"b:c"
+        marker = json.dumps({"fingerprint": fingerprint, "pending": secrets.token_hex(8)})
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + WAIT_SECONDS, _POLL_SECONDS[0]
+        while (current := await self._store.put_value(name, marker, PENDING_SECONDS, only_if_absent=True)) is not None:
+            stored = json.loads(current)
+            if stored["fingerprint"] != fingerprint:
+                raise Unprocessable(f"This {HEADER} was already used for a different request",
+                                    code="idempotency_key_reused")
+            if "pending" not in stored:
+                yield Claim(StoredResponse(fingerprint, stored["status"], stored["body"], stored["headers"]))
+                return
+            if loop.time() > deadline:
+                raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly",
+                               code="idempotency_key_in_use", retry_after=1)
+            await asyncio.sleep(pause)
+            pause = min(_POLL_SECONDS[1], pause * 2)
+        claim = Claim(None, self._store, name, fingerprint, self._ttl)
         try:
-            async with lock:
-                yield
+            yield claim
         finally:
-            users[0] -= 1
-            if users[0] == 0:
-                self._locks.pop(slot, None)
+            if not claim.remembered:
+                await self._store.delete_value(name, only_if=marker)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,56 +55,47 @@ def check_inputs(kind: AnalysisKind, case: Case, documents: list[CaseDocument]) 
 
 
 class AnalysisService:
-    """Starts analysis jobs; at most one pending or running job per (case, kind).
+    """Starts analysis jobs; at most one pending or running job per (case, kind), across every
+    process sharing the job store (the store's atomic ``dedupe_key`` check, no lock here).
 
     Attributes:
         providers: the provider set (None until the provider layer is configured: jobs then fail
             with ``provider_unavailable``).
-        idempotency: the ``Idempotency-Key`` answers.
+        idempotency: the ``Idempotency-Key`` answers (kept in the job store, so shared too).
     """
 
     def __init__(self, runner: JobRunner, store: JobStore, providers: ProviderSet | None = None,
                  idempotency: IdempotencyStore | None = None):
         self._runner = runner
-        self._store = store
         self.providers = providers
-        self.idempotency = idempotency or IdempotencyStore()
-        self._active: dict[tuple[str, AnalysisKind], str] = {}
-        self._lock = asyncio.Lock()
+        self.idempotency = idempotency or IdempotencyStore(store)
 
     async def start(self, kind: AnalysisKind, case: Case, principal: Principal,
                     document_count: int) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Submit the job (or find the one already pending/running) and build the 202 answer.
 
         Returns:
-            (status, body, headers) of the answer.
+            (status, body, headers) of the answer; the body has ``deduplicated: true`` when the job
+            was already pending or running for this case and kind.
         """
         endpoint = ENDPOINTS[kind]
-        async with self._lock:  # check-then-submit must not interleave with another request's
-            job_id = await self._active_job(case.case_id, kind)
-            deduplicated = job_id is not None
-            if job_id is None:
-                metadata: dict[str, Any] = {"case_id": case.case_id, "user_id": case.owner_id,
-                                            "endpoint": endpoint.name, "requested_by": principal.user_id}
-                if endpoint.counts_documents:
-                    metadata["document_count"] = document_count
-                job = await self._runner.submit(kind.value, case.owner_id, metadata, {"case_id": case.case_id})
-                job_id = job.job_id
-                self._active[(case.case_id, kind)] = job_id
+        metadata: dict[str, Any] = {"case_id": case.case_id, "user_id": case.owner_id,
+                                    "endpoint": endpoint.name, "requested_by": principal.user_id}
+        if endpoint.counts_documents:
+            metadata["document_count"] = document_count
+        job, created = await self._runner.submit_unique(kind.value, case.owner_id, metadata,
+                                                        {"case_id": case.case_id},
+                                                        dedupe_key=dedupe_key(case.case_id, kind))
+        job_id = job.job_id
         message = f"{endpoint.label} job created. Poll /jobs/{job_id} for status."
-        if deduplicated:
+        if not created:
             message = f"{endpoint.label} is already in progress for this case. Poll /jobs/{job_id} for status."
         body = AnalysisAccepted(job_id=job_id, message=message, poll_url=f"/jobs/{job_id}",
                                 documents_count=document_count if endpoint.counts_documents else None,
-                                deduplicated=True if deduplicated else None).json_dict()
+                                deduplicated=None if created else True).json_dict()
         return 202, body, {"Location": f"/jobs/{job_id}", "Retry-After": str(POLL_INTERVAL_SECONDS)}
 
-    async def _active_job(self, case_id: str, kind: AnalysisKind) -> str | None:
-        job_id = self._active.get((case_id, kind))
-        if job_id is None:
-            return None
-        job = await self._store.get(job_id)
-        if job is None or job.is_terminal:
-            del self._active[(case_id, kind)]
-            return None
-        return job_id
+
+def dedupe_key(case_id: str, kind: AnalysisKind) -> str:
+    """The job store's dedupe key of one (case, kind): ``analysis:<kind>:<case_id>``."""
+    return f"analysis:{kind.value}:{case_id}"

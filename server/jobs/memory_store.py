@@ -3,7 +3,8 @@
 Costs: ``get`` O(1) plus O(log queued) for a pending job's position; listing an owner's jobs
 O(that owner's jobs); ``expire`` O(expired jobs), because finished jobs wait in completion order
 and retention is one fixed TTL; a change O(1) plus its subscribers; ``claim`` O(1) plus the
-``NOTIFIED_POSITIONS`` queued jobs whose position it changes; eviction when full O(owners).
+``NOTIFIED_POSITIONS`` queued jobs whose position it changes; eviction when full O(owners); a
+``dedupe_key`` check and the key/value calls O(1) (expired values are dropped oldest first).
 """
 
 from __future__ import annotations
@@ -100,12 +101,13 @@ class MemoryJobStore:
             ``create`` raises ``Unavailable``.
         max_tombstones: how many removed ids are remembered to answer "expired".
         clock: returns the current aware UTC datetime (tests pass a fake one).
+        max_values: bound on the key/value entries (``put_value``); the oldest go first beyond it.
     """
 
     shared = False
 
     def __init__(self, ttl_seconds: float, max_jobs: int, *, max_tombstones: int | None = None,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] = utcnow, max_values: int = 100_000):
         self._ttl = timedelta(seconds=ttl_seconds)
         self._max_jobs = max_jobs
         self._max_tombstones = max_tombstones if max_tombstones is not None else max_jobs
@@ -117,6 +119,10 @@ class MemoryJobStore:
         self._changes: OrderedDict[str, int] = OrderedDict()  # every job, change order (admin feed)
         self._queues: dict[str, _Queue] = {}
         self._leases: dict[str, tuple[str, float]] = {}  # job id -> (worker, until)
+        self._dedupe: dict[str, str] = {}  # dedupe key -> the active job holding it
+        self._dedupe_of: dict[str, str] = {}  # job id -> its dedupe key, while active
+        self._values: OrderedDict[str, tuple[str, float]] = OrderedDict()  # key -> (value, expires at, Unix s)
+        self._max_values = max_values
         self._seq = 0
         self._removed_at = 0
         self._number = 0
@@ -224,7 +230,10 @@ class MemoryJobStore:
 
     # -- writes --------------------------------------------------------------------------------
 
-    async def create(self, job: Job, *, max_active: int | None = None) -> Job:
+    async def create(self, job: Job, *, max_active: int | None = None, dedupe_key: str | None = None) -> Job:
+        holder = self._dedupe.get(dedupe_key) if dedupe_key is not None else None
+        if holder is not None:
+            return await self._current(holder)
         owner = self._owners.get(job.owner_id)
         if max_active is not None and owner is not None and owner.active >= max_active:
             raise TooManyActiveJobs(max_active)
@@ -244,6 +253,9 @@ class MemoryJobStore:
         owner.jobs[job.job_id] = None
         owner.active += 1
         self._queues.setdefault(job.job_type, _Queue()).push_back(job.job_id)
+        if dedupe_key is not None:
+            self._dedupe[dedupe_key] = job.job_id
+            self._dedupe_of[job.job_id] = dedupe_key
         self._record_change(job, owner)
         self._queue_subscribers.notify(ALL, job.job_type)
         return await self._current(job.job_id)
@@ -282,6 +294,7 @@ class MemoryJobStore:
             self._dequeue(current)
         if job.is_terminal:
             self._leases.pop(job.job_id, None)
+            self._release_dedupe(job.job_id)
             owner.active -= 1
             owner.finished[job.job_id] = None
             self._finished[job.job_id] = None
@@ -353,8 +366,14 @@ class MemoryJobStore:
             removed += 1
         return removed
 
+    def _release_dedupe(self, job_id: str) -> None:
+        key = self._dedupe_of.pop(job_id, None)
+        if key is not None and self._dedupe.get(key) == job_id:
+            del self._dedupe[key]
+
     def _remove(self, job_id: str) -> None:
         job = self._jobs.pop(job_id)
+        self._release_dedupe(job_id)
         self._finished.pop(job_id, None)
         self._changes.pop(job_id, None)
         self._seq += 1
@@ -387,6 +406,37 @@ class MemoryJobStore:
 
     async def _current(self, job_id: str) -> Job:
         return self._with_position(self._jobs[job_id])
+
+    # -- key/value with expiry ------------------------------------------------------------------
+
+    async def put_value(self, key: str, value: str, ttl_seconds: float, *, only_if_absent: bool = False) -> str | None:
+        current = await self.get_value(key)
+        if only_if_absent and current is not None:
+            return current
+        self._values[key] = (value, self._now() + ttl_seconds)
+        self._values.move_to_end(key)
+        while self._values:  # drop expired entries from the oldest, and any beyond the bound
+            oldest = next(iter(self._values.values()))
+            if oldest[1] > self._now() and len(self._values) <= self._max_values:
+                break
+            self._values.popitem(last=False)
+        return None
+
+    async def get_value(self, key: str) -> str | None:
+        entry = self._values.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= self._now():
+            del self._values[key]
+            return None
+        return entry[0]
+
+    async def delete_value(self, key: str, *, only_if: str | None = None) -> None:
+        if only_if is None or await self.get_value(key) == only_if:
+            self._values.pop(key, None)
+
+    def _now(self) -> float:
+        return self._clock().timestamp()
 
     # -- notifications -------------------------------------------------------------------------
 

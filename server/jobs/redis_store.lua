@@ -45,10 +45,17 @@ local function dequeue(id, job_type)
   end
 end
 
+-- A job that ends or goes releases its dedupe key (if it still holds it).
+local function release_dedupe(id)
+  local d = redis.call('HGET', P .. 'job:' .. id, 'd')
+  if d and redis.call('GET', P .. 'dedupe:' .. d) == id then redis.call('DEL', P .. 'dedupe:' .. d) end
+end
+
 local function remove(id, tomb_ttl)
   local k = P .. 'job:' .. id
   local o = redis.call('HGET', k, 'o')
   if not o then return end
+  release_dedupe(id)
   redis.call('DEL', k)
   redis.call('ZREM', P .. 'all', id)
   redis.call('ZREM', P .. 'owner:' .. o, id)
@@ -109,7 +116,15 @@ end
 if op == 'create' then
   local id, owner, job_type, json = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
   local max_active, max_jobs, tomb_ttl, gen = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], ARGV[10]
+  local dedupe = ARGV[11]
   local m = P .. 'meta:' .. owner
+  if dedupe ~= '' then  -- an active job holding the key is the answer; a stale key is taken over
+    local holder = redis.call('GET', P .. 'dedupe:' .. dedupe)
+    if holder then
+      local s = redis.call('HGET', P .. 'job:' .. holder, 's')
+      if s and not is_terminal(s) then return {'exists', holder} end
+    end
+  end
   if max_active >= 0 and tonumber(redis.call('HGET', m, 'active') or '0') >= max_active then
     return {'too_many_active'}
   end
@@ -127,6 +142,10 @@ if op == 'create' then
   redis.call('HSETNX', m, 'gen', gen)
   redis.call('HINCRBY', m, 'active', 1)
   redis.call('ZADD', P .. 'queue:' .. job_type, redis.call('INCR', P .. 'ticket:' .. job_type), id)
+  if dedupe ~= '' then
+    redis.call('SET', P .. 'dedupe:' .. dedupe, id)
+    redis.call('HSET', P .. 'job:' .. id, 'd', dedupe)
+  end
   record_change(id, owner)
   redis.call('PUBLISH', P .. 'queued', job_type)
   return {'ok', number, victim}
@@ -142,6 +161,7 @@ elseif op == 'write' then
   redis.call('HSET', k, 'j', json, 'v', version, 's', status)
   if h[2] == 'pending' and status ~= 'pending' then dequeue(id, h[3]) end
   if is_terminal(status) and not is_terminal(h[2]) then
+    release_dedupe(id)
     redis.call('ZREM', P .. 'leases', id)
     redis.call('HDEL', P .. 'lease_owner', id)
     redis.call('HINCRBY', P .. 'meta:' .. h[4], 'active', -1)
@@ -200,6 +220,21 @@ elseif op == 'expire' then
   local ids = redis.call('ZRANGEBYSCORE', P .. 'done', '-inf', cutoff_ms, 'LIMIT', 0, limit)
   for _, id in ipairs(ids) do remove(id, tomb_ttl) end
   return #ids
+
+elseif op == 'kv_put' then
+  -- A generic value with expiry; with only_if_absent ('1') a live value is kept and returned.
+  local key, value, ttl_ms, nx = P .. 'kv:' .. ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+  if nx == '1' then
+    local current = redis.call('GET', key)
+    if current then return current end
+  end
+  redis.call('SET', key, value, 'PX', ttl_ms)
+  return false
+
+elseif op == 'kv_del' then
+  local key, only_if = P .. 'kv:' .. ARGV[3], ARGV[4]
+  if only_if == '' or redis.call('GET', key) == only_if then redis.call('DEL', key) end
+  return true
 
 elseif op == 'get' then
   local rows = {}

@@ -11,7 +11,11 @@ Commands and costs per operation (n = jobs in the structure touched):
 
 - ``get``: one script, ``HMGET`` + ``ZRANK`` (position of a pending job): O(log n).
 - ``create``: ``HSET``, ``ZADD`` x3, ``INCR``, ``XADD`` x2, ``PUBLISH``: O(log n); when full, the
-  eviction reads ``ZREVRANGEBYSCORE owners`` (owners over their fair share) first.
+  eviction reads ``ZREVRANGEBYSCORE owners`` (owners over their fair share) first. With a
+  ``dedupe_key``, ``GET dedupe:<key>`` + ``HGET`` of its holder first (an active holder is returned)
+  and ``SET`` of the key after; the job's end or removal ``DEL``s it. Same script: atomic.
+- ``put_value`` / ``delete_value``: one script, ``GET`` + ``SET PX`` / ``DEL`` of ``kv:<key>``;
+  ``get_value``: ``GET``. O(1); the values expire by Redis TTL.
 - ``update``: read, then one script: ``HSET``, ``XADD`` x2, ``PUBLISH``, plus ``ZREM``/``ZADD`` of
   the queue, lease and retention indexes on a status change: O(log n). Retried on a version conflict.
 - ``claim``: ``ZPOPMIN`` of the type's queue, ``ZADD`` of the lease, then the ``update`` to
@@ -308,11 +312,20 @@ class RedisJobStore:
 
     # -- writes --------------------------------------------------------------------------------
 
-    async def create(self, job: Job, *, max_active: int | None = None) -> Job:
+    async def create(self, job: Job, *, max_active: int | None = None, dedupe_key: str | None = None) -> Job:
         job = replace(job, status=JobStatus.PENDING, version=1, queue_position=None)
-        result = await self._run("create", job.job_id, job.owner_id, job.job_type, _encode(job),
-                                 -1 if max_active is None else max_active, self._max_jobs, self._tomb_ttl(),
-                                 secrets.token_hex(3))
+        for _ in range(_CAS_RETRIES):
+            result = await self._run("create", job.job_id, job.owner_id, job.job_type, _encode(job),
+                                     -1 if max_active is None else max_active, self._max_jobs, self._tomb_ttl(),
+                                     secrets.token_hex(3), dedupe_key or "")
+            if result[0] != "exists":
+                break
+            # The holder, read just after (it may have ended meanwhile: it is still the answer).
+            holder = await self.get(result[1])
+            if holder is not None:
+                return holder
+        else:
+            raise StoreUnavailable("The job store is changing too fast to create the job; try again")
         if result[0] == "too_many_active":
             raise TooManyActiveJobs(max_active or 0)
         if result[0] == "store_full":
@@ -396,6 +409,23 @@ class RedisJobStore:
             if count < batch:
                 break
         return removed
+
+    # -- key/value with expiry ------------------------------------------------------------------
+
+    async def put_value(self, key: str, value: str, ttl_seconds: float, *, only_if_absent: bool = False) -> str | None:
+        current = await self._run("kv_put", key, value, max(1, int(ttl_seconds * 1000)), "1" if only_if_absent else "0")
+        return str(current) if current else None
+
+    async def get_value(self, key: str) -> str | None:
+        try:
+            value = await self._redis.get(self._key(f"kv:{key}"))
+        except _NOT_REACHABLE:
+            self.errors += 1
+            raise StoreUnavailable() from None
+        return str(value) if value is not None else None
+
+    async def delete_value(self, key: str, *, only_if: str | None = None) -> None:
+        await self._run("kv_del", key, only_if or "")
 
     # -- notifications -------------------------------------------------------------------------
 

@@ -171,21 +171,35 @@ class JobRunner:
             TooManyRequests: ``owner_id`` already has ``max_active_per_user`` active jobs (429).
             KeyError: unknown ``job_type`` (a programming error).
         """
+        job, _ = await self.submit_unique(job_type, owner_id, metadata, params, dedupe_key=None)
+        return job
+
+    async def submit_unique(self, job_type: str, owner_id: str, metadata: dict[str, Any],
+                            params: dict[str, Any] | None, *, dedupe_key: str | None) -> tuple[Job, bool]:
+        """``submit``, unless a pending or running job already holds ``dedupe_key`` (in any process
+        sharing the store): that job is returned instead (see ``JobStore.create``).
+
+        Returns:
+            (the job, True when it was created by this call). Raises as ``submit``.
+        """
         self._types[job_type]  # noqa: B018  (unknown types fail before anything is stored)
         if not self._accepting:
             raise Unavailable("The server is restarting; submit the job again shortly",
                               code="shutting_down", retry_after=5)
         now = utcnow()
+        new_id = new_job_id()
         job = await self._store.create(Job(
-            job_id=new_job_id(), job_type=job_type, owner_id=owner_id, metadata=dict(metadata),
+            job_id=new_id, job_type=job_type, owner_id=owner_id, metadata=dict(metadata),
             params=dict(params or {}), created_at=now, updated_at=now, progress_message="Queued",
-        ), max_active=self._max_active_per_user)
+        ), max_active=self._max_active_per_user, dedupe_key=dedupe_key)
+        if job.job_id != new_id:
+            return job, False
         if not job.is_terminal:
             self._submitted[job.job_id] = owner_id
             self._active_by_owner[owner_id] = self.active_count(owner_id) + 1
         log.info("job created job_id=%s job_type=%s user_id=%s", job.job_id, job_type, owner_id)
         await self._pump(job_type)
-        return await self._current(job.job_id)
+        return await self._current(job.job_id), True
 
     async def cancel(self, job_id: str) -> Job:
         """Cancel a pending or running job (in this process or another); it ends ``failed`` with

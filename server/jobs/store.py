@@ -106,8 +106,13 @@ class JobStore(Protocol):
     async def aclose(self) -> None:
         """Stop notifications and close connections."""
 
-    async def create(self, job: Job, *, max_active: int | None = None) -> Job:
+    async def create(self, job: Job, *, max_active: int | None = None, dedupe_key: str | None = None) -> Job:
         """Store a new ``pending`` job and queue it at the back of its type's queue.
+
+        ``dedupe_key``: at most one pending or running job holds a key. When another active job holds
+        it, that job is returned instead and nothing is created (the caller tells by its ``job_id``);
+        checked before ``max_active``. The key is released when its job ends or is removed. The check
+        and the create are one atomic step, so concurrent creates in several processes make one job.
 
         Raises ``TooManyActiveJobs`` when the owner already has ``max_active`` pending or running
         jobs, ``Unavailable`` (``store_full``) when full and no finished job may be evicted (each
@@ -179,6 +184,20 @@ class JobStore(Protocol):
 
     async def ping(self) -> bool:
         """True when the store answers (readiness)."""
+
+    async def put_value(self, key: str, value: str, ttl_seconds: float, *, only_if_absent: bool = False) -> str | None:
+        """Keep ``value`` under ``key`` for ``ttl_seconds`` (a small generic key/value with expiry,
+        shared like the jobs; e.g. ``Idempotency-Key`` answers).
+
+        ``only_if_absent``: store only when no live value exists (atomic across processes). Returns
+        None when stored, else the live value that was kept.
+        """
+
+    async def get_value(self, key: str) -> str | None:
+        """The live value under ``key``, or None (absent or expired)."""
+
+    async def delete_value(self, key: str, *, only_if: str | None = None) -> None:
+        """Remove ``key``; with ``only_if``, only while its value still equals it (atomic)."""
 
 
 class Subscribers:

@@ -276,6 +276,38 @@ async def test_second_post_while_running_is_deduplicated(api, providers):
 
 
 @pytest.mark.gen_test(timeout=20)
+async def test_concurrent_posts_for_one_case_start_one_job(api, providers):
+    case_id = await new_case(api, transcript=TRANSCRIPT)
+    gate = asyncio.Event()
+    providers.queue(Reply(gate=gate))
+    answers = await asyncio.gather(*(api.post(CALL.format(case_id)) for _ in range(6)))
+    assert {reply.status for reply in answers} == {202}
+    assert len({reply.json["job_id"] for reply in answers}) == 1
+    assert sum("deduplicated" not in reply.json for reply in answers) == 1  # the one that started it
+    keyed = await asyncio.gather(*(api.post(FORM.format(case_id), headers={"Idempotency-Key": "k-1"})
+                                   for _ in range(6)))
+    assert len({reply.json["job_id"] for reply in keyed}) == 1
+    assert all(reply.json == keyed[0].json for reply in keyed)  # one answer, replayed to the others
+    assert sum(reply.headers.get("Idempotent-Replayed") == "true" for reply in keyed) == 5
+    gate.set()
+    await finished(api, answers[0].json["job_id"])
+    await finished(api, keyed[0].json["job_id"])
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_idempotency_key_of_a_refused_request_is_evaluated_again(api):
+    case_id = await new_case(api)  # no transcript: the call analysis is refused
+    key = {"Idempotency-Key": "retry-refused"}
+    refused = await api.post(CALL.format(case_id), headers=key)
+    assert refused.status == 400 and refused.json["code"] == "no_transcript"
+    updated = await api.request("PUT", f"/cases/{case_id}/call-details", body={"transcript": TRANSCRIPT})
+    assert updated.status == 200
+    accepted = await api.post(CALL.format(case_id), headers=key)
+    assert accepted.status == 202 and "Idempotent-Replayed" not in accepted.headers
+    await finished(api, accepted.json["job_id"])
+
+
+@pytest.mark.gen_test(timeout=20)
 async def test_idempotency_key_replays_first_answer(api):
     case_id = await new_case(api, transcript=TRANSCRIPT)
     key = {"Idempotency-Key": "retry-1"}

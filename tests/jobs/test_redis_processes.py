@@ -1,7 +1,8 @@
 """Real ``python -m server`` processes sharing one throwaway redis-server: one service across
 processes (create in one, follow, list, cancel and change-feed from the other), a SIGKILLed
 process's job taken over by the other (``attempt`` 2), SIGTERM handing a running job back to the
-queue, and exit 2 when Redis cannot be reached at start.
+queue, the same analysis POSTed to both at the same instant (with and without one Idempotency-Key)
+starting one job, and exit 2 when Redis cannot be reached at start.
 
 The analysis is slow because its provider is the fake OpenAI server answering after 60 s.
 """
@@ -13,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -162,6 +164,40 @@ def test_two_server_processes_on_one_redis_behave_as_one_service(servers):
     if runner_log is not None:
         wait_for(lambda: f"job finished job_id={second}" in runner_log.read_text(), 5, "A did not stop the job")
     assert first.poll() is None
+
+
+def post_at_once(urls: list[str], headers: dict | None = None) -> list[tuple[int, dict]]:
+    """POST every url from its own thread, released together by a barrier (the same instant)."""
+    barrier = threading.Barrier(len(urls))
+
+    def post(url: str) -> tuple[int, dict]:
+        barrier.wait(10)
+        return fetch(url, token(), body={}, headers=headers)
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        return list(pool.map(post, urls))
+
+
+def test_same_analysis_posted_to_two_processes_at_once_starts_one_job(servers):
+    _, base_a, _ = servers.start()
+    _, base_b, _ = servers.start()
+    case_ids = []
+    for title in ("Forklift", "Crane"):
+        status, case = fetch(f"{base_a}/cases", token(), body={"title": title, "call_details": {
+            "transcript": TRANSCRIPT, "messages": []}})
+        assert status == 201, case
+        case_ids.append(case["case_id"])
+    plain = post_at_once([f"{base}/vapi/re-analyze-call/{case_ids[0]}" for base in (base_a, base_b) * 4])
+    assert {status for status, _ in plain} == {202}, plain
+    assert len({body["job_id"] for _, body in plain}) == 1
+    assert sum("deduplicated" not in body for _, body in plain) == 1  # the one that started it
+    keyed = post_at_once([f"{base}/vapi/re-analyze-call/{case_ids[1]}" for base in (base_a, base_b) * 4],
+                         headers={"Idempotency-Key": "same-instant"})
+    assert {status for status, _ in keyed} == {202}, keyed
+    assert all(body == keyed[0][1] for _, body in keyed) and "deduplicated" not in keyed[0][1]  # the first answer
+    for case_id, answers in zip(case_ids, (plain, keyed), strict=True):
+        listed = fetch(f"{base_b}/jobs?case_id={case_id}", token())[1]["jobs"]
+        assert [job["job_id"] for job in listed] == [answers[0][1]["job_id"]]  # exactly one job per case
 
 
 def test_sigkilled_process_job_is_taken_over_by_another(servers):

@@ -55,7 +55,7 @@ async def test_redis_store_expiry_leaves_no_key_or_index_entry_behind(two_stores
     store = two_stores[0]
     await store.start()
     for n in range(60):
-        await store.create(new_job(f"j{n}", owner=f"user{n % 7}", job_type=f"type{n % 2}"))
+        await store.create(new_job(f"j{n}", owner=f"user{n % 7}", job_type=f"type{n % 2}"), dedupe_key=f"k{n}")
     while (job := await store.claim("type0", worker="w", lease_until=time.time() + 30)) is not None:
         await store.update(job.job_id, status=JobStatus.COMPLETED, completed_at=T0, result_json='{"x":"yy"}')
     for job in (await store.list_jobs(JobQuery(owner_id=None, status=JobStatus.PENDING, limit=200))).jobs:

@@ -208,6 +208,64 @@ async def test_store_counts_active_jobs_and_refuses_over_the_limit(make_store):
 
 
 @pytest.mark.gen_test(timeout=20)
+async def test_store_dedupe_key_returns_the_active_holder_until_it_ends(make_store):
+    store = await make_store()
+    first = await store.create(new_job("a"), dedupe_key="case-1:call")
+    again = await store.create(new_job("b"), max_active=1, dedupe_key="case-1:call")  # dedupe before the limit
+    assert again.job_id == "a" and again.version == first.version and await store.get("b") is None
+    other = await store.create(new_job("c"), dedupe_key="case-2:call")
+    assert other.job_id == "c" and await store.active_count("alice") == 2
+    await store.update("a", status=JobStatus.RUNNING, started_at=T0)
+    assert (await store.create(new_job("d"), dedupe_key="case-1:call")).job_id == "a"  # running still holds it
+    await store.update("a", status=JobStatus.FAILED, error_code="cancelled", completed_at=T0)
+    fresh = await store.create(new_job("e"), dedupe_key="case-1:call")
+    assert fresh.job_id == "e" and fresh.status is JobStatus.PENDING
+    assert (await store.create(new_job("f"))).job_id == "f"  # no key: never deduplicated
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_store_concurrent_creates_with_one_dedupe_key_make_one_job(make_store):
+    first = await make_store()
+    # On Redis, two clients of one store (like two processes); a memory store is its process's own.
+    stores = [first] if isinstance(first, MemoryJobStore) else [first, await make_store()]
+    created = await asyncio.gather(*(stores[n % len(stores)].create(new_job(f"j{n}"), dedupe_key="same")
+                                     for n in range(12)))
+    assert len({job.job_id for job in created}) == 1
+    assert await first.active_count("alice") == 1
+    assert len((await first.list_jobs(JobQuery(owner_id="alice"))).jobs) == 1
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_store_dedupe_key_is_released_when_its_job_is_removed(make_store):
+    store = await make_store(ttl_seconds=1)
+    await store.create(new_job("a"), dedupe_key="k")
+    await finish(store, "a", T0)
+    assert await store.expire(T0 + timedelta(seconds=5)) == 1
+    assert (await store.create(new_job("b"), dedupe_key="k")).job_id == "b"
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_store_values_put_if_absent_compare_delete_and_expire(make_store):
+    store = await make_store()
+    assert await store.get_value("idem:alice:k") is None
+    assert await store.put_value("idem:alice:k", "pending-1", 60, only_if_absent=True) is None
+    assert await store.put_value("idem:alice:k", "pending-2", 60, only_if_absent=True) == "pending-1"
+    await store.delete_value("idem:alice:k", only_if="pending-2")  # not its value: kept
+    assert await store.get_value("idem:alice:k") == "pending-1"
+    await store.put_value("idem:alice:k", "answer", 60)
+    assert await store.get_value("idem:alice:k") == "answer"
+    await store.delete_value("idem:alice:k", only_if="answer")
+    assert await store.get_value("idem:alice:k") is None
+    await store.put_value("short", "x", 0.05)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while await store.get_value("short") is not None:  # expiry is time-based: wait for it, bounded
+        assert loop.time() < deadline, "value did not expire"
+        await asyncio.sleep(0.02)
+    assert await store.put_value("short", "y", 60, only_if_absent=True) is None
+
+
+@pytest.mark.gen_test(timeout=20)
 async def test_store_subscribers_of_other_jobs_are_not_called(make_store):
     store = await make_store()
     calls: list[str] = []
