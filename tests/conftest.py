@@ -117,7 +117,7 @@ def services(settings: Settings, io_loop: tornado.ioloop.IOLoop):
 
     services = build_services(settings)
     yield services
-    io_loop.run_sync(lambda: shutdown(services, 0))
+    io_loop.run_sync(lambda: shutdown(services, 0), timeout=60)  # a hung shutdown fails this test, not the run
 
 
 @pytest.fixture
