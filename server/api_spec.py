@@ -232,6 +232,8 @@ PATHS: dict[str, dict[str, Operation]] = {
     "/jobs/{job_id}/events": {"get": Operation("Stream a job's changes (Server-Sent Events)", "jobs", {
         200: Answer("One `event: job` per change; `id:` is the job version.", media="text/event-stream",
                     text_schema=_SSE_EVENT),
+        204: Answer("The job is finished and `Last-Event-ID` is already its final version: nothing more will "
+                    "come (the event-stream way to tell a client to stop reconnecting)."),
         400: _error("Bad id or Last-Event-ID.", "invalid_job_id", "invalid_since"),
         401: _unauthorized(),
         404: _job_404(),
