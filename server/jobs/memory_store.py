@@ -25,13 +25,10 @@ from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
 from server.jobs.store import (
     ALL,
     NOTIFIED_POSITIONS,
-    ChangeCallback,
     CursorExpired,
     JobPage,
     JobQuery,
-    QueueCallback,
-    Subscribers,
-    Unsubscribe,
+    LocalSubscribers,
     fair_share,
 )
 
@@ -91,7 +88,7 @@ class _Queue:
         return [self.by_ticket[ticket] for ticket in self.tickets[start:stop]]
 
 
-class MemoryJobStore:
+class MemoryJobStore(LocalSubscribers):
     """Jobs in this process's memory (see the module docstring for costs).
 
     Args:
@@ -127,9 +124,7 @@ class MemoryJobStore:
         self._removed_at = 0
         self._number = 0
         self._run_id = secrets.token_hex(4)
-        self._job_subscribers = Subscribers()
-        self._owner_subscribers = Subscribers()
-        self._queue_subscribers = Subscribers()
+        LocalSubscribers.__init__(self)
 
     async def start(self) -> None:
         """Nothing to connect."""
@@ -440,15 +435,3 @@ class MemoryJobStore:
 
     # -- notifications -------------------------------------------------------------------------
 
-    def subscribe(self, job_id: str, callback: ChangeCallback) -> Unsubscribe:
-        return self._job_subscribers.add(job_id, callback)
-
-    def subscribe_owner(self, owner_id: str | None, callback: ChangeCallback) -> Unsubscribe:
-        return self._owner_subscribers.add(ALL if owner_id is None else owner_id, callback)
-
-    def subscribe_queue(self, callback: QueueCallback) -> Unsubscribe:
-        return self._queue_subscribers.add(ALL, callback)
-
-    def subscriber_count(self) -> int:
-        """Open subscriptions (job and owner), for tests and metrics."""
-        return self._job_subscribers.count() + self._owner_subscribers.count()

@@ -61,14 +61,11 @@ from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
 from server.jobs.store import (
     ALL,
     FEED_PAGE,
-    ChangeCallback,
     CursorExpired,
     JobPage,
     JobQuery,
-    QueueCallback,
+    LocalSubscribers,
     StoreUnavailable,
-    Subscribers,
-    Unsubscribe,
 )
 
 if TYPE_CHECKING:
@@ -143,7 +140,7 @@ def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-class RedisJobStore:
+class RedisJobStore(LocalSubscribers):
     """Jobs in Redis, shared by every process using the same URL and prefix.
 
     Args:
@@ -177,9 +174,7 @@ class RedisJobStore:
             retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._script = self._redis.register_script(_SCRIPT)
-        self._job_subscribers = Subscribers()
-        self._owner_subscribers = Subscribers()
-        self._queue_subscribers = Subscribers()
+        LocalSubscribers.__init__(self)
         self._listener: asyncio.Task[None] | None = None
         self._last_seq = 0
         self._connected = asyncio.Event()
@@ -429,18 +424,6 @@ class RedisJobStore:
 
     # -- notifications -------------------------------------------------------------------------
 
-    def subscribe(self, job_id: str, callback: ChangeCallback) -> Unsubscribe:
-        return self._job_subscribers.add(job_id, callback)
-
-    def subscribe_owner(self, owner_id: str | None, callback: ChangeCallback) -> Unsubscribe:
-        return self._owner_subscribers.add(ALL if owner_id is None else owner_id, callback)
-
-    def subscribe_queue(self, callback: QueueCallback) -> Unsubscribe:
-        return self._queue_subscribers.add(ALL, callback)
-
-    def subscriber_count(self) -> int:
-        """Open subscriptions (job and owner), for tests and metrics."""
-        return self._job_subscribers.count() + self._owner_subscribers.count()
 
     @property
     def subscribed(self) -> bool:

@@ -243,6 +243,29 @@ class Subscribers:
 ALL: Any = object()  # subscriber key for "every owner": never equal to a user id
 
 
+class LocalSubscribers:
+    """This process's subscribers of job, owner and queue changes, and the ``JobStore`` methods that
+    register them: the same in every store (a shared store fans its change messages out to these)."""
+
+    def __init__(self) -> None:
+        self._job_subscribers = Subscribers()
+        self._owner_subscribers = Subscribers()
+        self._queue_subscribers = Subscribers()
+
+    def subscribe(self, job_id: str, callback: ChangeCallback) -> Unsubscribe:
+        return self._job_subscribers.add(job_id, callback)
+
+    def subscribe_owner(self, owner_id: str | None, callback: ChangeCallback) -> Unsubscribe:
+        return self._owner_subscribers.add(ALL if owner_id is None else owner_id, callback)
+
+    def subscribe_queue(self, callback: QueueCallback) -> Unsubscribe:
+        return self._queue_subscribers.add(ALL, callback)
+
+    def subscriber_count(self) -> int:
+        """Open subscriptions (job and owner), for tests and metrics."""
+        return self._job_subscribers.count() + self._owner_subscribers.count()
+
+
 class StoreUnavailable(Unavailable):
     """The shared store cannot be reached (503 ``store_unavailable`` with ``Retry-After``)."""
 
