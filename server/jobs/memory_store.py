@@ -21,7 +21,7 @@ from typing import Any
 from server.clock import utcnow
 from server.errors import InvalidInput, Unavailable
 from server.jobs.errors import InvalidTransition, TooManyActiveJobs
-from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
+from server.jobs.models import Job, JobStatus
 from server.jobs.store import (
     ALL,
     NOTIFIED_POSITIONS,
@@ -29,6 +29,7 @@ from server.jobs.store import (
     JobPage,
     JobQuery,
     LocalSubscribers,
+    check_update,
     fair_share,
 )
 
@@ -271,12 +272,7 @@ class MemoryJobStore(LocalSubscribers):
 
     async def update(self, job_id: str, *, expect_attempt: int | None = None, **changes: Any) -> Job:
         current = self._jobs[job_id]
-        new_status = JobStatus(changes.get("status", current.status))
-        if new_status not in ALLOWED_TRANSITIONS[current.status]:
-            raise InvalidTransition(f"Job is {current.status.value}; cannot become {new_status.value}")
-        if expect_attempt is not None and (current.attempt != expect_attempt
-                                           or current.status is not JobStatus.RUNNING):
-            raise InvalidTransition("The job was taken over by another worker")
+        check_update(current, changes, expect_attempt)
         changes.pop("queue_position", None)
         job = replace(current, **changes, version=current.version + 1, updated_at=self._clock())
         return self._apply(current, job)

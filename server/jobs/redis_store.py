@@ -57,7 +57,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from server.clock import utcnow
 from server.errors import InvalidInput, Unavailable
 from server.jobs.errors import InvalidTransition, TooManyActiveJobs
-from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
+from server.jobs.models import Job, JobStatus
 from server.jobs.store import (
     ALL,
     FEED_PAGE,
@@ -66,6 +66,7 @@ from server.jobs.store import (
     JobQuery,
     LocalSubscribers,
     StoreUnavailable,
+    check_update,
 )
 
 if TYPE_CHECKING:
@@ -340,12 +341,7 @@ class RedisJobStore(LocalSubscribers):
             current = await self.get(job_id)
             if current is None:
                 raise KeyError(job_id)
-            new_status = JobStatus(changes.get("status", current.status))
-            if new_status not in ALLOWED_TRANSITIONS[current.status]:
-                raise InvalidTransition(f"Job is {current.status.value}; cannot become {new_status.value}")
-            if expect_attempt is not None and (current.attempt != expect_attempt
-                                               or current.status is not JobStatus.RUNNING):
-                raise InvalidTransition("The job was taken over by another worker")
+            check_update(current, changes, expect_attempt)
             job = replace(current, **changes, version=current.version + 1, updated_at=self._clock(),
                           queue_position=None)
             completed = _ms(job.completed_at) if job.completed_at is not None else _ms(self._clock())

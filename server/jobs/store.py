@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from server.errors import Gone, Unavailable
-from server.jobs.models import Job, JobStatus
+from server.jobs.errors import InvalidTransition
+from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
 
 if TYPE_CHECKING:
     from server.config import StoreSettings
@@ -241,6 +242,21 @@ class Subscribers:
 
 
 ALL: Any = object()  # subscriber key for "every owner": never equal to a user id
+
+
+def check_update(current: Job, changes: dict[str, Any], expect_attempt: int | None) -> None:
+    """The guard of every ``JobStore.update``: the status change must be allowed
+    (``ALLOWED_TRANSITIONS``), and a write of attempt ``expect_attempt`` only lands while that attempt
+    is the one running (a worker that was taken over cannot overwrite the new run).
+
+    Raises:
+        InvalidTransition: either rule is broken.
+    """
+    new_status = JobStatus(changes.get("status", current.status))
+    if new_status not in ALLOWED_TRANSITIONS[current.status]:
+        raise InvalidTransition(f"Job is {current.status.value}; cannot become {new_status.value}")
+    if expect_attempt is not None and (current.attempt != expect_attempt or current.status is not JobStatus.RUNNING):
+        raise InvalidTransition("The job was taken over by another worker")
 
 
 class LocalSubscribers:
