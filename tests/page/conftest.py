@@ -16,6 +16,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,11 +156,11 @@ def browser(chromium_path: str):
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, live_server: LiveServer, tmp_path: Path):
-    """A fresh browser context (own sessionStorage) on the live server; console errors fail the test."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 1000},
-                                  locale="en-US")
+@contextmanager
+def watched_page(browser, base_url: str) -> Iterator:
+    """A fresh browser context (own sessionStorage) on ``base_url``; a page error or console error
+    fails the test when the context closes."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 1000}, locale="en-US")
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -169,3 +170,10 @@ def page(browser, live_server: LiveServer, tmp_path: Path):
     yield page
     context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def page(browser, live_server: LiveServer, tmp_path: Path):
+    """A fresh browser context (own sessionStorage) on the live server; console errors fail the test."""
+    with watched_page(browser, live_server.url) as fresh:
+        yield fresh

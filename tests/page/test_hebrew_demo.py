@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from server.analysis.providers.config import LLMSettings
-from tests.page.conftest import _ServerThread, _settings
+from tests.page.conftest import _ServerThread, _settings, watched_page
 from tests.page.helpers import screenshot, sign_in, start_analysis, watch_progress
 
 HEBREW_CASE = "תביעת נכות כללית - יוסי לוי (דמו)"
@@ -69,16 +69,8 @@ def offline_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def demo_page(browser, offline_url: str) -> Iterator[Page]:
     """A fresh browser context on the offline server; console errors fail the test."""
-    context = browser.new_context(base_url=offline_url, viewport={"width": 1440, "height": 1000}, locale="en-US")
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error" and "Failed to load resource" not in msg.text else None)
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
-    assert not problems, problems
+    with watched_page(browser, offline_url) as fresh:
+        yield fresh
 
 
 def _latin_words(texts: list[str]) -> set[str]:
