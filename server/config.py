@@ -74,6 +74,8 @@ class AuthSettings:
 
 
 class _AuthEnvironment(EnvironmentSection):
+    """The variables of AuthSettings."""
+
     JWT_SECRET: Annotated[SecretStr | None, secret_text(strip=False)] = None
     JWT_PUBLIC_KEY: Annotated[SecretStr | None, secret_text(strip=False)] = None
     JWT_AUDIENCE: str = ""
@@ -123,6 +125,8 @@ class JobSettings:
 
 
 class _JobsEnvironment(EnvironmentSection):
+    """The variables of JobSettings (JOB_CONCURRENCY_<TYPE> are read apart)."""
+
     JOB_TTL_SECONDS: Annotated[int, integer(1)] = JobSettings.ttl_seconds
     JOB_SWEEP_INTERVAL_SECONDS: Annotated[float, seconds()] = JobSettings.sweep_interval_seconds
     MAX_STORED_JOBS: Annotated[int, integer(1)] = JobSettings.max_stored_jobs
@@ -176,6 +180,8 @@ class StoreSettings:
 
 
 class _StoreEnvironment(EnvironmentSection):
+    """The variables of StoreSettings."""
+
     JOB_STORE_URL: Annotated[SecretStr | None, secret_text()] = None
     REDIS_URL: Annotated[SecretStr | None, secret_text()] = None
     JOB_STORE_PREFIX: str = StoreSettings.prefix  # taken as given: spaces are refused, not trimmed
@@ -209,6 +215,8 @@ class PushSettings:
 
 
 class _PushEnvironment(EnvironmentSection):
+    """The variables of PushSettings."""
+
     LONGPOLL_MAX_SECONDS: Annotated[float, seconds()] = PushSettings.longpoll_max_seconds
     LONGPOLL_MAX_PER_USER: Annotated[int, integer(1)] = PushSettings.max_per_user
     LONGPOLL_MAX_TOTAL: Annotated[int, integer(1)] = PushSettings.max_total
@@ -236,6 +244,8 @@ class HttpSettings:
 
 
 class _HttpEnvironment(EnvironmentSection):
+    """The variables of HttpSettings."""
+
     CORS_ORIGINS: Annotated[tuple[str, ...], comma_list()] = ()
     MAX_JSON_BODY_BYTES: Annotated[int, integer(1024, 64 * 1024 * 1024)] = HttpSettings.max_json_body_bytes
 
@@ -277,6 +287,8 @@ class ConnectionSettings:
 
 
 class _ConnectionsEnvironment(EnvironmentSection):
+    """The variables of ConnectionSettings."""
+
     HEADER_TIMEOUT_SECONDS: Annotated[float, seconds()] = ConnectionSettings.header_timeout_seconds
     BODY_IDLE_SECONDS: Annotated[float, seconds()] = ConnectionSettings.body_idle_seconds
     MAX_CONNECTIONS: Annotated[int, integer(0)] = 0  # 0: the descriptor limit less FD_RESERVE
@@ -337,6 +349,8 @@ class CasesSettings:
 
 
 class _CasesEnvironment(EnvironmentSection):
+    """The variables of CasesSettings."""
+
     DATABASE_URL: Annotated[SecretStr | None, secret_text()] = None
     CASES_DB: Annotated[str, text()] = CasesSettings.db_path
     MAX_UPLOAD_BYTES: Annotated[int, integer(1024, 1024**3)] = CasesSettings.max_upload_bytes
@@ -395,6 +409,8 @@ class ObservabilitySettings:
 
 
 class _ObservabilityEnvironment(EnvironmentSection):
+    """The variables of ObservabilitySettings."""
+
     LOG_LEVEL: str = ""
     LOG_FORMAT: str = ""
     METRICS_TOKEN: Annotated[SecretStr | None, secret_text()] = None
@@ -475,6 +491,8 @@ class Settings:
 
 
 class _ServerEnvironment(EnvironmentSection):
+    """The variables of Settings itself (APP_ENV, HOST, PORT, WEB_CONCURRENCY, DEV_TOKENS)."""
+
     APP_ENV: str = "development"  # blank is refused, not defaulted
     HOST: Annotated[str, text()] = Settings.host
     PORT: Annotated[int, integer(1, 65535)] = Settings.port

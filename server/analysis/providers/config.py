@@ -96,6 +96,8 @@ class LLMSettings:
 
 
 class _LLMEnvironment(EnvironmentSection):
+    """The variables of LLMSettings."""
+
     OPENAI_API_KEY: Annotated[SecretStr | None, secret_text()] = None
     ANTHROPIC_API_KEY: Annotated[SecretStr | None, secret_text()] = None
     PROVIDER_CALL_ANALYSIS: Annotated[str, choice(*PROVIDER_NAMES)] = DEFAULT_PROVIDERS[AnalysisKind.CALL_ANALYSIS]
