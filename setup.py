@@ -14,6 +14,9 @@ setup(
         "tornado>=6.4.1,<7",
         "PyJWT[crypto]>=2.10.1,<3",  # 2.10.0 accepted a partial issuer match (CVE-2024-53861)
         "pydantic>=2.7,<3",
+        # Settings from the environment (server/config.py, server/environment.py): one BaseSettings model
+        # per group of variables, fed the environment explicitly, with the server's own refusal messages.
+        "pydantic-settings>=2.4,<3",
         "uuid6>=2024.7.10",  # UUIDv7 (RFC 9562) before Python 3.14's uuid.uuid7
         "openai>=1.66,<4",
         "anthropic>=0.49,<3",

@@ -17,6 +17,7 @@ import pydantic
 from server.analysis.views import AnalysisAccepted
 from server.cases.models import CallDetails, CaseCreate
 from server.cases.views import CaseList, CaseView, DocumentList, DocumentUploaded, DocumentWithText
+from server.error_codes import ErrorCode
 from server.jobs.views import JobList, JobView
 from server.views import DevTokens, HealthView, ReadyView
 
@@ -36,7 +37,7 @@ class Answer:
 
     description: str
     model: type[pydantic.BaseModel] | None = None
-    codes: tuple[str, ...] = ()
+    codes: tuple[ErrorCode, ...] = ()
     headers: tuple[str, ...] = ()
     media: str | None = None
     text_schema: dict[str, Any] | None = None
@@ -115,15 +116,18 @@ PARAMETERS: dict[str, dict[str, Any]] = {
                       "schema": {"type": "string", "pattern": "^[0-9]+$"}},
 }
 
-AUTH_CODES = ("invalid_token",)
-JSON_BODY_400 = ("malformed_json", "invalid_body")
-CASE_503 = ("cases_unavailable", "store_unavailable", "store_closed")
-WAIT_CODES = ("too_many_waits",)
+AUTH_CODES = (ErrorCode.INVALID_TOKEN,)
+JSON_BODY_400 = (ErrorCode.MALFORMED_JSON, ErrorCode.INVALID_BODY)
+CASE_503 = (ErrorCode.CASES_UNAVAILABLE, ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_CLOSED,
+            ErrorCode.DATABASE_UNAVAILABLE)
+WAIT_CODES = (ErrorCode.TOO_MANY_WAITS,)
+# A job route's 503: its long-polls are full, the server is shutting down, or the job store cannot answer.
+JOB_503 = (*WAIT_CODES, ErrorCode.SHUTTING_DOWN, ErrorCode.STORE_UNAVAILABLE)
 
 _JOB_HEADERS = ("ETag", "Retry-After")
 
 
-def _error(description: str, *codes: str, headers: tuple[str, ...] = ()) -> Answer:
+def _error(description: str, *codes: ErrorCode, headers: tuple[str, ...] = ()) -> Answer:
     return Answer(description, codes=codes, headers=headers)
 
 
@@ -133,21 +137,21 @@ def _unauthorized() -> Answer:
 
 def _job_404() -> Answer:
     return _error("Unknown job, another user's job (same answer), expired (`expired`, to its owner) or lost in a "
-                  "restart (`server_restarted`).", "not_found", "expired", "server_restarted")
+                  "restart (`server_restarted`).", ErrorCode.NOT_FOUND, ErrorCode.EXPIRED, ErrorCode.SERVER_RESTARTED)
 
 
-def _case_answers(*bad_request: str) -> dict[int, Answer]:
+def _case_answers(*bad_request: ErrorCode) -> dict[int, Answer]:
     return {
-        400: _error("Bad id or input.", "invalid_case_id", *bad_request),
+        400: _error("Bad id or input.", ErrorCode.INVALID_CASE_ID, *bad_request),
         401: _unauthorized(),
-        404: _error("Unknown case, or another user's (same answer).", "not_found"),
+        404: _error("Unknown case, or another user's (same answer).", ErrorCode.NOT_FOUND),
         503: _error("The case store cannot answer now.", *CASE_503, headers=("Retry-After",)),
     }
 
 
 def _json_body_answers() -> dict[int, Answer]:
-    return {413: _error("Body over MAX_JSON_BODY_BYTES.", "body_too_large"),
-            415: _error("Body not sent as application/json.", "unsupported_content_type")}
+    return {413: _error("Body over MAX_JSON_BODY_BYTES.", ErrorCode.BODY_TOO_LARGE),
+            415: _error("Body not sent as application/json.", ErrorCode.UNSUPPORTED_CONTENT_TYPE)}
 
 
 _JOB_FROM_BODY = {"job_id": "$response.body#/job_id"}
@@ -157,18 +161,20 @@ _ANALYSIS_LINKS = {202: {"GetJob": {"operationId": "getJob", "parameters": _JOB_
                          "CancelJob": {"operationId": "cancelJob", "parameters": _JOB_FROM_BODY}}}
 
 
-def _analysis(summary: str, needs: str, input_codes: tuple[str, ...]) -> Operation:
+def _analysis(summary: str, needs: str, input_codes: tuple[ErrorCode, ...]) -> Operation:
     answers = {
         202: Answer("Job started (or the one already pending or running for this case and analysis). Poll "
                     "`poll_url`.", AnalysisAccepted, headers=("Location", "Retry-After", "Idempotent-Replayed")),
-        **_case_answers(*input_codes, "invalid_idempotency_key"),
-        409: _error("A request with the same Idempotency-Key is still being processed.", "idempotency_key_in_use",
+        **_case_answers(*input_codes, ErrorCode.INVALID_IDEMPOTENCY_KEY),
+        409: _error("A request with the same Idempotency-Key is still being processed.",
+                    ErrorCode.IDEMPOTENCY_KEY_IN_USE,
                     headers=("Retry-After",)),
-        422: _error("The Idempotency-Key was used for a different request.", "idempotency_key_reused"),
-        429: _error("Too many active jobs for this user.", "too_many_active_jobs", headers=("Retry-After",)),
+        422: _error("The Idempotency-Key was used for a different request.", ErrorCode.IDEMPOTENCY_KEY_REUSED),
+        429: _error("Too many active jobs for this user.", ErrorCode.TOO_MANY_ACTIVE_JOBS, headers=("Retry-After",)),
     }
     answers[503] = _error("The server is shutting down, the job store is full, or the case store cannot "
-                          "answer.", "shutting_down", "store_full", "analysis_unavailable", *CASE_503,
+                          "answer.", ErrorCode.SHUTTING_DOWN, ErrorCode.STORE_FULL, ErrorCode.ANALYSIS_UNAVAILABLE,
+                          *CASE_503,
                           headers=("Retry-After",))
     return Operation(summary, "analyses", answers, description=needs, params=("Idempotency-Key",),
                      links=_ANALYSIS_LINKS)
@@ -194,58 +200,63 @@ PATHS: dict[str, dict[str, Operation]] = {
         public=True)},
     "/metrics": {"get": Operation("Prometheus metrics", "ops", {
         200: Answer("Prometheus text format.", media="text/plain", text_schema=_TEXT),
-        401: _error("METRICS_TOKEN is set and the request does not carry it.", "invalid_token")},
+        401: _error("METRICS_TOKEN is set and the request does not carry it.", ErrorCode.INVALID_TOKEN)},
         description="Public unless METRICS_TOKEN is set; then it needs `Authorization: Bearer <METRICS_TOKEN>` "
                     "(user tokens do not open it).", public=True)},
     "/jobs": {"get": Operation("List jobs, or their changes since a cursor", "jobs", {
         200: Answer("The caller's jobs (admins: all), newest first; with `since`, the changes after it.", JobList,
                     headers=("Preference-Applied",)),
-        400: _error("Bad query value.", "invalid_status", "invalid_job_type", "invalid_limit", "invalid_cursor",
-                    "invalid_since", "invalid_wait"),
+        400: _error("Bad query value.", ErrorCode.INVALID_STATUS, ErrorCode.INVALID_JOB_TYPE, ErrorCode.INVALID_LIMIT,
+                    ErrorCode.INVALID_CURSOR, ErrorCode.INVALID_SINCE, ErrorCode.INVALID_WAIT),
         401: _unauthorized(),
         410: _error("The `since` cursor is older than the kept change log, or the `cursor` page's last job "
-                    "expired: list again.", "cursor_expired"),
+                    "expired: list again.", ErrorCode.CURSOR_EXPIRED),
         429: _error("Too many open long-polls for this user.", *WAIT_CODES, headers=("Retry-After",)),
-        503: _error("Too many open long-polls on this server.", *WAIT_CODES, headers=("Retry-After",)),
+        503: _error("Too many open long-polls on this server, shutting down, or the job store cannot answer.",
+                    *JOB_503, headers=("Retry-After",)),
     }, params=("status", "job_type", "case_id_filter", "limit", "cursor", "since_cursor", "wait", "Prefer"))},
     "/jobs/{job_id}": {"get": Operation("Get a job (poll, conditional GET, long-poll)", "jobs", {
         200: Answer("The job. Not finished: `Retry-After` is the polling interval.", JobView,
                     headers=(*_JOB_HEADERS, "Preference-Applied")),
         304: Answer("Unchanged since the `If-None-Match` ETag (also a long-poll's timeout with that baseline).",
                     headers=("ETag",)),
-        400: _error("Bad id or query value.", "invalid_job_id", "invalid_wait", "invalid_since", "invalid_until"),
+        400: _error("Bad id, query value or If-None-Match version.", ErrorCode.INVALID_JOB_ID, ErrorCode.INVALID_WAIT,
+                    ErrorCode.INVALID_SINCE, ErrorCode.INVALID_UNTIL, ErrorCode.INVALID_IF_NONE_MATCH),
         401: _unauthorized(),
         404: _job_404(),
         429: _error("Too many open long-polls for this user.", *WAIT_CODES, headers=("Retry-After",)),
-        503: _error("Too many open long-polls on this server.", *WAIT_CODES, headers=("Retry-After",)),
+        503: _error("Too many open long-polls on this server, shutting down, or the job store cannot answer.",
+                    *JOB_503, headers=("Retry-After",)),
     }, links={200: {"CancelJob": {"operationId": "cancelJob", "parameters": _JOB_FROM_BODY}}},
         description="`wait` (or `Prefer: wait=N`) long-polls: the answer comes when the job differs from the "
                    "baseline (`If-None-Match` version, else `since`, else the current version), or at the deadline.",
         params=("wait", "since_version", "until", "If-None-Match", "Prefer"))},
     "/jobs/{job_id}/cancel": {"post": Operation("Cancel a job", "jobs", {
         200: Answer("The job, now failed with `error_code` `cancelled`.", JobView, headers=_JOB_HEADERS),
-        400: _error("Bad id.", "invalid_job_id"),
+        400: _error("Bad id.", ErrorCode.INVALID_JOB_ID),
         401: _unauthorized(),
         404: _job_404(),
-        409: _error("The job already finished.", "already_finished"),
+        409: _error("The job already finished.", ErrorCode.ALREADY_FINISHED),
+        503: _error("The job store cannot answer now.", ErrorCode.STORE_UNAVAILABLE, headers=("Retry-After",)),
     }, description="Owner or admin. No body.")},
     "/jobs/{job_id}/events": {"get": Operation("Stream a job's changes (Server-Sent Events)", "jobs", {
         200: Answer("One `event: job` per change; `id:` is the job version.", media="text/event-stream",
                     text_schema=_SSE_EVENT),
         204: Answer("The job is finished and `Last-Event-ID` is already its final version: nothing more will "
                     "come (the event-stream way to tell a client to stop reconnecting)."),
-        400: _error("Bad id or Last-Event-ID.", "invalid_job_id", "invalid_since"),
+        400: _error("Bad id or Last-Event-ID.", ErrorCode.INVALID_JOB_ID, ErrorCode.INVALID_SINCE),
         401: _unauthorized(),
         404: _job_404(),
         429: _error("Too many open streams for this user.", *WAIT_CODES, headers=("Retry-After",)),
-        503: _error("Too many open streams on this server.", *WAIT_CODES, headers=("Retry-After",)),
+        503: _error("Too many open streams on this server, shutting down, or the job store cannot answer.",
+                    *JOB_503, headers=("Retry-After",)),
     }, params=("Last-Event-ID",))},
     "/cases": {
         "get": Operation("List cases", "cases", {
             200: Answer("The caller's cases (admins: all), newest first.", CaseList),
-            400: _error("Bad query value.", "invalid_limit", "invalid_cursor"),
+            400: _error("Bad query value.", ErrorCode.INVALID_LIMIT, ErrorCode.INVALID_CURSOR),
             401: _unauthorized(),
-            410: _error("The `cursor` page's last case was deleted: list again.", "cursor_expired"),
+            410: _error("The `cursor` page's last case was deleted: list again.", ErrorCode.CURSOR_EXPIRED),
             503: _error("The case store cannot answer now.", *CASE_503, headers=("Retry-After",)),
         }, params=("limit", "cursor")),
         "post": Operation("Create a case", "cases", {
@@ -280,12 +291,18 @@ PATHS: dict[str, dict[str, Operation]] = {
         "post": Operation("Upload a document (PDF or DOCX)", "documents", {
             201: Answer("Stored, with its extracted text's summary and warnings.", DocumentUploaded,
                         headers=("Location",)),
-            **_case_answers("malformed_multipart", "missing_file", "invalid_document_type", "unknown_field"),
-            413: _error("File over MAX_UPLOAD_BYTES.", "file_too_large"),
+            **_case_answers(ErrorCode.MALFORMED_MULTIPART, ErrorCode.MISSING_FILE, ErrorCode.INVALID_DOCUMENT_TYPE,
+                            ErrorCode.UNKNOWN_FIELD),
+            413: _error("File over MAX_UPLOAD_BYTES.", ErrorCode.FILE_TOO_LARGE),
             415: _error("Not multipart/form-data, or the file is not a PDF, DOCX or UTF-8 text.",
-                        "unsupported_content_type", "unsupported_file_type"),
-            422: _error("The file cannot be read.", "empty_file", "corrupt_file", "unsupported_file_type",
-                        "encrypted_file", "truncated_file", "docx_too_large"),
+                        ErrorCode.UNSUPPORTED_CONTENT_TYPE, ErrorCode.UNSUPPORTED_FILE_TYPE),
+            422: _error("The file cannot be read.", ErrorCode.EMPTY_FILE, ErrorCode.CORRUPT_FILE,
+                        ErrorCode.UNSUPPORTED_FILE_TYPE, ErrorCode.ENCRYPTED_FILE, ErrorCode.TRUNCATED_FILE,
+                        ErrorCode.DOCX_TOO_LARGE, ErrorCode.EXTRACTION_FAILED, ErrorCode.EXTRACTION_TOO_COSTLY),
+            429: _error("The user already has EXTRACTION_PER_USER documents being read.",
+                        ErrorCode.TOO_MANY_EXTRACTIONS, headers=("Retry-After",)),
+            503: _error("The server is restarting, or the case store cannot answer now.", ErrorCode.SHUTTING_DOWN,
+                        *CASE_503, headers=("Retry-After",)),
         }, multipart=True, links={201: {
             "GetDocument": {"operationId": "getDocument",
                             "parameters": {**_CASE_FROM_BODY, "document_id": "$response.body#/document_id"}},
@@ -295,21 +312,21 @@ PATHS: dict[str, dict[str, Operation]] = {
     },
     "/cases/{case_id}/documents/{document_id}": {
         "get": Operation("Get a document with its text", "documents", {
-            200: Answer("The document.", DocumentWithText), **_case_answers("invalid_document_id")}),
+            200: Answer("The document.", DocumentWithText), **_case_answers(ErrorCode.INVALID_DOCUMENT_ID)}),
         "delete": Operation("Delete a document", "documents",
-                            {204: Answer("Deleted."), **_case_answers("invalid_document_id")}),
+                            {204: Answer("Deleted."), **_case_answers(ErrorCode.INVALID_DOCUMENT_ID)}),
     },
     "/vapi/re-analyze-call/{case_id}": {"post": _analysis(
-        "Start a call analysis", "Needs the case's call transcript.", ("no_transcript",))},
+        "Start a call analysis", "Needs the case's call transcript.", (ErrorCode.NO_TRANSCRIPT,))},
     "/cases/{case_id}/analyze-with-agent": {"post": _analysis(
-        "Start an agent document analysis", "Needs a document with readable text.", ("no_documents",))},
+        "Start an agent document analysis", "Needs a document with readable text.", (ErrorCode.NO_DOCUMENTS,))},
     "/cases/{case_id}/analyze-documents-form7801": {"post": _analysis(
-        "Start a Form 7801 analysis", "Needs a transcript or a document with readable text.", ("no_input",))},
+        "Start a Form 7801 analysis", "Needs a transcript or a document with readable text.", (ErrorCode.NO_INPUT,))},
     "/": {"get": Operation("The browser page", "page", {
         200: Answer("HTML page.", media="text/html", text_schema=_TEXT)}, public=True)},
     "/dev/tokens": {"get": Operation("Dev tokens for the page's sign-in", "page", {
         200: Answer("One token per dev user.", DevTokens),
-        404: _error("Not in dev mode, or not from this machine.", "no_route"),
+        404: _error("Not in dev mode, or not from this machine.", ErrorCode.NO_ROUTE),
     }, description="Dev mode with the ephemeral secret, loopback clients only.", public=True)},
     "/openapi.json": {"get": Operation("This document", "page", {
         200: Answer("The OpenAPI 3.1 document.", headers=("ETag", "Cache-Control"), media="application/json",

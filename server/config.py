@@ -3,6 +3,12 @@
 ``Settings.from_env(os.environ)`` returns one frozen object or raises ``ConfigError`` with a
 message listing every problem found, each naming its variable and what it expects (one restart to
 learn them all, not one per problem). Nothing is read at import time.
+
+Each group of variables is a pydantic-settings model (``_AuthEnvironment``, ``_JobsEnvironment``...,
+read by ``server.environment.read``); the frozen dataclasses built from them (``AuthSettings``,
+``JobSettings``...) are what the rest of the server uses, and what tests build directly. Rules that
+involve several variables (a secret or a public key, never both; SQLite refused in production...)
+are checked when the dataclass is built.
 """
 
 from __future__ import annotations
@@ -10,98 +16,37 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from server.analysis.providers.config import DEFAULT_PROVIDERS, LLMSettings, provider_variable
+from pydantic import SecretStr
+
+from server.analysis.providers.config import LLMSettings, provider_variable, read_llm
 from server.cases.database import is_sqlite, normalize_url, sqlite_url
+from server.environment import (
+    EnvironmentSection,
+    comma_list,
+    integer,
+    raise_problems,
+    read,
+    read_integer,
+    reveal,
+    seconds,
+    secret_text,
+    switch,
+    text,
+)
 from server.errors import ConfigError
 
 T = TypeVar("T")
 
-
-class _Reading(Mapping[str, str]):
-    """The environment being read, and the problems found so far: a bad number is noted and its
-    default used, so that reading goes on and every problem is reported together."""
-
-    def __init__(self, env: Mapping[str, str]):
-        self._env = env
-        self.problems: list[str] = []
-
-    def __getitem__(self, name: str) -> str:
-        return self._env[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._env)
-
-    def __len__(self) -> int:
-        return len(self._env)
-
-    def section(self, build: Callable[..., T], *args: Any) -> T | None:
-        """``build(*args)``, or None with its ``ConfigError`` noted."""
-        try:
-            return build(*args)
-        except ConfigError as problem:
-            self.problems.append(str(problem))
-            return None
-
-
-def _invalid(env: Mapping[str, str], message: str, default: Any) -> Any:
-    """Note ``message`` and go on with ``default`` while reading all settings; else raise it."""
-    if isinstance(env, _Reading):
-        env.problems.append(message)
-        return default
-    raise ConfigError(message)
-
 _MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits)
 _ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
-
-
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        return int(_invalid(env, f"{name} must be an integer, got {raw!r}", default))
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and <= {maximum}" if maximum is not None else ""
-        return int(_invalid(env, f"{name} must be >= {minimum}{upper}, got {value}", default))
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0,
-           inclusive: bool = False) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        return float(_invalid(env, f"{name} must be a number of seconds, got {raw!r}", default))
-    if value < minimum or (value == minimum and not inclusive):
-        return float(_invalid(env, f"{name} must be {'>=' if inclusive else '>'} {minimum:g}, got {raw}", default))
-    return value
-
-
-def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    return bool(_invalid(env, f"{name} must be on or off (1/0, true/false), got {raw!r}", default))
-
-
-def _csv(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_LOG_FORMATS = ("text", "json")
+_MIN_METRICS_TOKEN_CHARS = 16
+_CONCURRENCY_PREFIX = "JOB_CONCURRENCY_"
 
 
 @dataclass(frozen=True)
@@ -118,7 +63,7 @@ class AuthSettings:
         ephemeral: True when the secret was generated at start-up (dev mode only).
     """
 
-    key: str
+    key: str = field(repr=False)  # a secret (HS256) or a public key: kept out of logs either way
     algorithms: tuple[str, ...]
     audience: str | None = None
     issuer: str | None = None
@@ -128,25 +73,32 @@ class AuthSettings:
     ephemeral: bool = False
 
 
-def _auth_from_env(env: Mapping[str, str], production: bool) -> AuthSettings:
-    secret = env.get("JWT_SECRET", "")
-    public_key = env.get("JWT_PUBLIC_KEY", "")
-    common = dict(
-        audience=env.get("JWT_AUDIENCE") or None,
-        issuer=env.get("JWT_ISSUER") or None,
-        leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 10, maximum=300),
-        role_claims=_csv(env, "JWT_ROLE_CLAIM", ("role", "app_metadata.role")),
-        admin_roles=_csv(env, "ADMIN_ROLES", ("admin",)),
-    )
+class _AuthEnvironment(EnvironmentSection):
+    """The variables of AuthSettings."""
+
+    JWT_SECRET: Annotated[SecretStr | None, secret_text(strip=False)] = None
+    JWT_PUBLIC_KEY: Annotated[SecretStr | None, secret_text(strip=False)] = None
+    JWT_AUDIENCE: str = ""
+    JWT_ISSUER: str = ""
+    JWT_LEEWAY_SECONDS: Annotated[int, integer(0, 300)] = AuthSettings.leeway_seconds
+    JWT_ROLE_CLAIM: Annotated[tuple[str, ...], comma_list()] = AuthSettings.role_claims
+    ADMIN_ROLES: Annotated[tuple[str, ...], comma_list()] = AuthSettings.admin_roles
+    JWT_ALGORITHMS: Annotated[tuple[str, ...], comma_list()] = _ASYMMETRIC_ALGORITHMS
+
+
+def _auth(env: _AuthEnvironment, production: bool) -> AuthSettings:
+    secret = reveal(env.JWT_SECRET) or ""
+    public_key = reveal(env.JWT_PUBLIC_KEY) or ""
+    common = dict(audience=env.JWT_AUDIENCE or None, issuer=env.JWT_ISSUER or None,
+                  leeway_seconds=env.JWT_LEEWAY_SECONDS, role_claims=env.JWT_ROLE_CLAIM, admin_roles=env.ADMIN_ROLES)
     if secret and public_key:
         raise ConfigError("Set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256 PEM), not both")
     if public_key:
         if "BEGIN PUBLIC KEY" not in public_key:
             raise ConfigError("JWT_PUBLIC_KEY must be a PEM public key ('-----BEGIN PUBLIC KEY-----')")
-        algorithms = _csv(env, "JWT_ALGORITHMS", _ASYMMETRIC_ALGORITHMS)
-        if not set(algorithms) <= set(_ASYMMETRIC_ALGORITHMS):
+        if not set(env.JWT_ALGORITHMS) <= set(_ASYMMETRIC_ALGORITHMS):
             raise ConfigError(f"JWT_ALGORITHMS must be among {', '.join(_ASYMMETRIC_ALGORITHMS)} with JWT_PUBLIC_KEY")
-        return AuthSettings(key=public_key, algorithms=algorithms, **common)  # type: ignore[arg-type]
+        return AuthSettings(key=public_key, algorithms=env.JWT_ALGORITHMS, **common)  # type: ignore[arg-type]
     if secret:
         if len(secret.encode()) < _MIN_SECRET_BYTES:
             raise ConfigError(f"JWT_SECRET must be at least {_MIN_SECRET_BYTES} bytes; generate one with "
@@ -155,16 +107,6 @@ def _auth_from_env(env: Mapping[str, str], production: bool) -> AuthSettings:
     if production:
         raise ConfigError("APP_ENV=production needs JWT_SECRET (>= 32 bytes) or JWT_PUBLIC_KEY (PEM)")
     return AuthSettings(key=secrets.token_urlsafe(48), algorithms=("HS256",), ephemeral=True, **common)  # type: ignore[arg-type]
-
-
-def _concurrency_overrides(env: Mapping[str, str]) -> dict[str, int]:
-    """``JOB_CONCURRENCY_<JOB_TYPE>=N`` overrides the per-type concurrency (e.g. JOB_CONCURRENCY_CALL_ANALYSIS=2)."""
-    prefix = "JOB_CONCURRENCY_"
-    return {
-        name[len(prefix):].lower(): _int(env, name, 1, minimum=1)
-        for name in env
-        if name.startswith(prefix) and len(name) > len(prefix)
-    }
 
 
 @dataclass(frozen=True)
@@ -182,18 +124,36 @@ class JobSettings:
     lease_seconds: float = 30.0
 
 
-def _jobs_from_env(env: Mapping[str, str]) -> JobSettings:
+class _JobsEnvironment(EnvironmentSection):
+    """The variables of JobSettings (JOB_CONCURRENCY_<TYPE> are read apart)."""
+
+    JOB_TTL_SECONDS: Annotated[int, integer(1)] = JobSettings.ttl_seconds
+    JOB_SWEEP_INTERVAL_SECONDS: Annotated[float, seconds()] = JobSettings.sweep_interval_seconds
+    MAX_STORED_JOBS: Annotated[int, integer(1)] = JobSettings.max_stored_jobs
+    JOB_CONCURRENCY: Annotated[int, integer(1)] = JobSettings.concurrency
+    JOB_TIMEOUT_SECONDS: Annotated[float, seconds()] = JobSettings.timeout_seconds
+    MAX_ACTIVE_JOBS_PER_USER: Annotated[int, integer(1)] = JobSettings.max_active_per_user
+    SHUTDOWN_GRACE_SECONDS: Annotated[float, seconds(inclusive=True)] = JobSettings.shutdown_grace_seconds
+    JOB_LEASE_SECONDS: Annotated[float, seconds(1.0, inclusive=True)] = JobSettings.lease_seconds
+
+
+def _jobs(env: _JobsEnvironment, overrides: dict[str, int]) -> JobSettings:
     return JobSettings(
-        ttl_seconds=_int(env, "JOB_TTL_SECONDS", 86400, minimum=1),
-        sweep_interval_seconds=_float(env, "JOB_SWEEP_INTERVAL_SECONDS", 60.0),
-        max_stored_jobs=_int(env, "MAX_STORED_JOBS", 100_000, minimum=1),
-        concurrency=_int(env, "JOB_CONCURRENCY", 4, minimum=1),
-        concurrency_by_type=_concurrency_overrides(env),
-        timeout_seconds=_float(env, "JOB_TIMEOUT_SECONDS", 600.0),
-        max_active_per_user=_int(env, "MAX_ACTIVE_JOBS_PER_USER", 10, minimum=1),
-        shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", 25.0, inclusive=True),
-        lease_seconds=_float(env, "JOB_LEASE_SECONDS", 30.0, minimum=1.0, inclusive=True),
+        ttl_seconds=env.JOB_TTL_SECONDS, sweep_interval_seconds=env.JOB_SWEEP_INTERVAL_SECONDS,
+        max_stored_jobs=env.MAX_STORED_JOBS, concurrency=env.JOB_CONCURRENCY, concurrency_by_type=overrides,
+        timeout_seconds=env.JOB_TIMEOUT_SECONDS, max_active_per_user=env.MAX_ACTIVE_JOBS_PER_USER,
+        shutdown_grace_seconds=env.SHUTDOWN_GRACE_SECONDS, lease_seconds=env.JOB_LEASE_SECONDS,
     )
+
+
+def _concurrency_overrides(env: Mapping[str, str], problems: list[str]) -> dict[str, int]:
+    """``JOB_CONCURRENCY_<JOB_TYPE>=N`` overrides the per-type concurrency (e.g. JOB_CONCURRENCY_CALL_ANALYSIS=2);
+    their names are not known in advance, so they are read one by one."""
+    return {
+        name[len(_CONCURRENCY_PREFIX):].lower(): read_integer(env, name, 1, problems, minimum=1)
+        for name in env
+        if name.startswith(_CONCURRENCY_PREFIX) and len(name) > len(_CONCURRENCY_PREFIX)
+    }
 
 
 @dataclass(frozen=True)
@@ -209,7 +169,7 @@ class StoreSettings:
         source: the variable ``url`` came from, for error messages.
     """
 
-    url: str = "memory://"
+    url: str = field(default="memory://", repr=False)  # may hold a password
     prefix: str = "jobs:"
     source: str = "JOB_STORE_URL"
 
@@ -219,14 +179,22 @@ class StoreSettings:
         return self.url.startswith(("redis://", "rediss://"))
 
 
-def _store_from_env(env: Mapping[str, str]) -> StoreSettings:
-    url, source = env.get("JOB_STORE_URL", "").strip(), "JOB_STORE_URL"
-    if not url and env.get("REDIS_URL", "").strip():
-        url, source = env["REDIS_URL"].strip(), "REDIS_URL"
+class _StoreEnvironment(EnvironmentSection):
+    """The variables of StoreSettings."""
+
+    JOB_STORE_URL: Annotated[SecretStr | None, secret_text()] = None
+    REDIS_URL: Annotated[SecretStr | None, secret_text()] = None
+    JOB_STORE_PREFIX: str = StoreSettings.prefix  # taken as given: spaces are refused, not trimmed
+
+
+def _store(env: _StoreEnvironment) -> StoreSettings:
+    url, source = reveal(env.JOB_STORE_URL), "JOB_STORE_URL"
+    if url is None and env.REDIS_URL is not None:
+        url, source = reveal(env.REDIS_URL), "REDIS_URL"
     url = url or "memory://"
     if url != "memory://" and not url.startswith(("redis://", "rediss://")):
         raise ConfigError(f"{source} must be memory:// or a redis:// or rediss:// URL")
-    prefix = env.get("JOB_STORE_PREFIX", "jobs:")
+    prefix = env.JOB_STORE_PREFIX
     if not prefix or any(ch.isspace() for ch in prefix) or len(prefix) > 64:
         raise ConfigError("JOB_STORE_PREFIX must be 1 to 64 characters without spaces (default jobs:)")
     return StoreSettings(url=url, prefix=prefix, source=source)
@@ -246,18 +214,18 @@ class PushSettings:
     keepalive_seconds: float = 15.0
 
 
-def _push_from_env(env: Mapping[str, str]) -> PushSettings:
-    return PushSettings(
-        longpoll_max_seconds=_float(env, "LONGPOLL_MAX_SECONDS", 25.0),
-        max_per_user=_int(env, "LONGPOLL_MAX_PER_USER", 20, minimum=1),
-        max_total=_int(env, "LONGPOLL_MAX_TOTAL", 20_000, minimum=1),
-        keepalive_seconds=_float(env, "SSE_KEEPALIVE_SECONDS", 15.0),
-    )
+class _PushEnvironment(EnvironmentSection):
+    """The variables of PushSettings."""
+
+    LONGPOLL_MAX_SECONDS: Annotated[float, seconds()] = PushSettings.longpoll_max_seconds
+    LONGPOLL_MAX_PER_USER: Annotated[int, integer(1)] = PushSettings.max_per_user
+    LONGPOLL_MAX_TOTAL: Annotated[int, integer(1)] = PushSettings.max_total
+    SSE_KEEPALIVE_SECONDS: Annotated[float, seconds()] = PushSettings.keepalive_seconds
 
 
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
-_LOG_FORMATS = ("text", "json")
-_MIN_METRICS_TOKEN_CHARS = 16
+def _push(env: _PushEnvironment) -> PushSettings:
+    return PushSettings(longpoll_max_seconds=env.LONGPOLL_MAX_SECONDS, max_per_user=env.LONGPOLL_MAX_PER_USER,
+                        max_total=env.LONGPOLL_MAX_TOTAL, keepalive_seconds=env.SSE_KEEPALIVE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -275,8 +243,15 @@ class HttpSettings:
     cors_origins: tuple[str, ...] = ()
 
 
-def _http_from_env(env: Mapping[str, str], production: bool) -> HttpSettings:
-    origins = tuple(origin.rstrip("/") for origin in _csv(env, "CORS_ORIGINS"))
+class _HttpEnvironment(EnvironmentSection):
+    """The variables of HttpSettings."""
+
+    CORS_ORIGINS: Annotated[tuple[str, ...], comma_list()] = ()
+    MAX_JSON_BODY_BYTES: Annotated[int, integer(1024, 64 * 1024 * 1024)] = HttpSettings.max_json_body_bytes
+
+
+def _http(env: _HttpEnvironment, production: bool) -> HttpSettings:
+    origins = tuple(origin.rstrip("/") for origin in env.CORS_ORIGINS)
     if "*" in origins:
         if production:
             raise ConfigError("CORS_ORIGINS=* is refused with APP_ENV=production; list the page origins, "
@@ -287,10 +262,7 @@ def _http_from_env(env: Mapping[str, str], production: bool) -> HttpSettings:
         for origin in origins:
             if not _ORIGIN.match(origin):
                 raise ConfigError(f"CORS_ORIGINS entries must look like https://host[:port], got {origin!r}")
-    return HttpSettings(
-        max_json_body_bytes=_int(env, "MAX_JSON_BODY_BYTES", 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024),
-        cors_origins=origins,
-    )
+    return HttpSettings(max_json_body_bytes=env.MAX_JSON_BODY_BYTES, cors_origins=origins)
 
 
 @dataclass(frozen=True)
@@ -314,14 +286,19 @@ class ConnectionSettings:
     fd_reserve: int = 128
 
 
-def _connections_from_env(env: Mapping[str, str]) -> ConnectionSettings:
-    configured = _int(env, "MAX_CONNECTIONS", 0, minimum=0)
-    return ConnectionSettings(
-        header_timeout_seconds=_float(env, "HEADER_TIMEOUT_SECONDS", 10.0),
-        body_idle_seconds=_float(env, "BODY_IDLE_SECONDS", 30.0),
-        max_connections=configured or None,
-        fd_reserve=_int(env, "FD_RESERVE", 128, minimum=16),
-    )
+class _ConnectionsEnvironment(EnvironmentSection):
+    """The variables of ConnectionSettings."""
+
+    HEADER_TIMEOUT_SECONDS: Annotated[float, seconds()] = ConnectionSettings.header_timeout_seconds
+    BODY_IDLE_SECONDS: Annotated[float, seconds()] = ConnectionSettings.body_idle_seconds
+    MAX_CONNECTIONS: Annotated[int, integer(0)] = 0  # 0: the descriptor limit less FD_RESERVE
+    FD_RESERVE: Annotated[int, integer(16)] = ConnectionSettings.fd_reserve
+
+
+def _connections(env: _ConnectionsEnvironment) -> ConnectionSettings:
+    return ConnectionSettings(header_timeout_seconds=env.HEADER_TIMEOUT_SECONDS,
+                              body_idle_seconds=env.BODY_IDLE_SECONDS,
+                              max_connections=env.MAX_CONNECTIONS or None, fd_reserve=env.FD_RESERVE)
 
 
 @dataclass(frozen=True)
@@ -359,7 +336,7 @@ class CasesSettings:
     extraction_memory_mb: int = 256
     extraction_timeout_seconds: float = 30.0
     extraction_per_user: int = 1
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     db_pool_size: int = 5
     db_statement_timeout_seconds: float = 30.0
     migrate_on_start: bool = True
@@ -371,39 +348,49 @@ class CasesSettings:
         return self.database_url or sqlite_url(self.db_path)
 
 
-def _cases_from_env(env: Mapping[str, str], production: bool) -> CasesSettings:
-    raw_url = env.get("DATABASE_URL", "").strip()
+class _CasesEnvironment(EnvironmentSection):
+    """The variables of CasesSettings."""
+
+    DATABASE_URL: Annotated[SecretStr | None, secret_text()] = None
+    CASES_DB: Annotated[str, text()] = CasesSettings.db_path
+    MAX_UPLOAD_BYTES: Annotated[int, integer(1024, 1024**3)] = CasesSettings.max_upload_bytes
+    ANALYSIS_MAX_INPUT_CHARS: Annotated[int, integer(1000)] = CasesSettings.analysis_max_input_chars
+    EXTRACTION_WORKERS: Annotated[int, integer(2, 64)] = CasesSettings.extraction_workers
+    EXTRACTION_PER_USER: Annotated[int, integer(1)] = CasesSettings.extraction_per_user
+    EXTRACTION_MEMORY_MB: Annotated[int, integer(128, 64 * 1024)] = CasesSettings.extraction_memory_mb
+    EXTRACTION_TIMEOUT_SECONDS: Annotated[float, seconds(0.5)] = CasesSettings.extraction_timeout_seconds
+    DATABASE_POOL_SIZE: Annotated[int, integer(1, 100)] = CasesSettings.db_pool_size
+    DATABASE_STATEMENT_TIMEOUT_SECONDS: Annotated[float, seconds()] = CasesSettings.db_statement_timeout_seconds
+    DATABASE_READINESS_INTERVAL_SECONDS: Annotated[float, seconds(inclusive=True)] = \
+        CasesSettings.db_readiness_interval_seconds
+    ALLOW_SQLITE_IN_PRODUCTION: str = ""
+
+
+def _cases(env: _CasesEnvironment, production: bool, problems: list[str]) -> CasesSettings:
     try:
+        raw_url = reveal(env.DATABASE_URL)
         database_url = normalize_url(raw_url) if raw_url else None
     except ConfigError as problem:  # noted, so the other settings' problems are reported with it
-        database_url = _invalid(env, str(problem), None)
+        problems.append(str(problem))
+        database_url = None
+    per_user = env.EXTRACTION_PER_USER
+    if per_user >= env.EXTRACTION_WORKERS:
+        problems.append(f"EXTRACTION_PER_USER must be below EXTRACTION_WORKERS ({env.EXTRACTION_WORKERS}) so one "
+                        f"user cannot hold every worker, got {per_user}")
+        per_user = 1
     settings = CasesSettings(
-        db_path=env.get("CASES_DB", "").strip() or "./data/cases.db",
-        max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024, maximum=1024**3),
-        analysis_max_input_chars=_int(env, "ANALYSIS_MAX_INPUT_CHARS", 400_000, minimum=1000),
-        **_extraction_from_env(env),
-        database_url=database_url,
-        db_pool_size=_int(env, "DATABASE_POOL_SIZE", 5, minimum=1, maximum=100),
-        db_statement_timeout_seconds=_float(env, "DATABASE_STATEMENT_TIMEOUT_SECONDS", 30.0),
-        migrate_on_start=not production,
-        db_readiness_interval_seconds=_float(env, "DATABASE_READINESS_INTERVAL_SECONDS", 5.0, inclusive=True),
+        db_path=env.CASES_DB, max_upload_bytes=env.MAX_UPLOAD_BYTES,
+        analysis_max_input_chars=env.ANALYSIS_MAX_INPUT_CHARS, extraction_workers=env.EXTRACTION_WORKERS,
+        extraction_memory_mb=env.EXTRACTION_MEMORY_MB, extraction_timeout_seconds=env.EXTRACTION_TIMEOUT_SECONDS,
+        extraction_per_user=per_user, database_url=database_url, db_pool_size=env.DATABASE_POOL_SIZE,
+        db_statement_timeout_seconds=env.DATABASE_STATEMENT_TIMEOUT_SECONDS, migrate_on_start=not production,
+        db_readiness_interval_seconds=env.DATABASE_READINESS_INTERVAL_SECONDS,
     )
-    if production and is_sqlite(settings.url) and env.get("ALLOW_SQLITE_IN_PRODUCTION", "").strip() != "1":
+    if production and is_sqlite(settings.url) and env.ALLOW_SQLITE_IN_PRODUCTION.strip() != "1":
         raise ConfigError("APP_ENV=production needs DATABASE_URL=postgres://... (cases in SQLite live on this "
                           "host's disk only); on a single host with a persistent disk, set "
                           "ALLOW_SQLITE_IN_PRODUCTION=1 to keep SQLite deliberately")
     return settings
-
-
-def _extraction_from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    workers = _int(env, "EXTRACTION_WORKERS", 2, minimum=2, maximum=64)
-    per_user = _int(env, "EXTRACTION_PER_USER", 1, minimum=1)
-    if per_user >= workers:
-        per_user = _invalid(env, f"EXTRACTION_PER_USER must be below EXTRACTION_WORKERS ({workers}) so one user "
-                                 f"cannot hold every worker, got {per_user}", 1)
-    return {"extraction_workers": workers, "extraction_per_user": per_user,
-            "extraction_memory_mb": _int(env, "EXTRACTION_MEMORY_MB", 256, minimum=128, maximum=64 * 1024),
-            "extraction_timeout_seconds": _float(env, "EXTRACTION_TIMEOUT_SECONDS", 30.0, minimum=0.5)}
 
 
 @dataclass(frozen=True)
@@ -418,17 +405,25 @@ class ObservabilitySettings:
 
     log_level: str = "INFO"
     log_format: str = "text"
-    metrics_token: str | None = None
+    metrics_token: str | None = field(default=None, repr=False)
 
 
-def _observability_from_env(env: Mapping[str, str]) -> ObservabilitySettings:
-    level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+class _ObservabilityEnvironment(EnvironmentSection):
+    """The variables of ObservabilitySettings."""
+
+    LOG_LEVEL: str = ""
+    LOG_FORMAT: str = ""
+    METRICS_TOKEN: Annotated[SecretStr | None, secret_text()] = None
+
+
+def _observability(env: _ObservabilityEnvironment) -> ObservabilitySettings:
+    level = env.LOG_LEVEL.strip().upper() or "INFO"
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
-    log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    log_format = env.LOG_FORMAT.strip().lower() or "text"
     if log_format not in _LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
-    token = env.get("METRICS_TOKEN", "").strip() or None
+    token = reveal(env.METRICS_TOKEN)
     if token is not None and len(token) < _MIN_METRICS_TOKEN_CHARS:
         raise ConfigError(f"METRICS_TOKEN must be at least {_MIN_METRICS_TOKEN_CHARS} characters; generate one with "
                           "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
@@ -471,53 +466,60 @@ class Settings:
             ConfigError: listing every problem found (one per line when several), each naming
                 its variable and what it expects.
         """
-        reading = _Reading(env)
-        app_env = env.get("APP_ENV", "development").strip().lower()
+        problems: list[str] = []
+        late: list[str] = []  # the server's own variables are reported last
+        server = read(_ServerEnvironment, env, late)
+        app_env = server.APP_ENV.strip().lower()
         if app_env not in ("development", "production", "test"):
-            reading.problems.append(f"APP_ENV must be development, test or production, got {app_env!r}")
+            problems.append(f"APP_ENV must be development, test or production, got {app_env!r}")
         production = app_env == "production"
         values = dict(
-            auth=reading.section(_auth_from_env, reading, production),
-            jobs=reading.section(_jobs_from_env, reading),
-            push=reading.section(_push_from_env, reading),
-            http=reading.section(_http_from_env, reading, production),
-            connections=reading.section(_connections_from_env, reading),
-            observability=reading.section(_observability_from_env, reading),
-            cases=reading.section(_cases_from_env, reading, production),
-            store=reading.section(_store_from_env, reading),
-            llm=reading.section(_llm_from_env, reading, production),
-            production=production,
-            host=env.get("HOST", "").strip() or "0.0.0.0",  # noqa: S104
-            port=_int(reading, "PORT", 8000, minimum=1, maximum=65535),
-            web_concurrency=_int(reading, "WEB_CONCURRENCY", 1, minimum=1),
-            dev_tokens=_switch(reading, "DEV_TOKENS", True),
+            auth=_section(problems, _auth, read(_AuthEnvironment, env, problems), production),
+            jobs=_jobs(read(_JobsEnvironment, env, problems), _concurrency_overrides(env, problems)),
+            push=_push(read(_PushEnvironment, env, problems)),
+            http=_section(problems, _http, read(_HttpEnvironment, env, problems), production),
+            connections=_connections(read(_ConnectionsEnvironment, env, problems)),
+            observability=_section(problems, _observability, read(_ObservabilityEnvironment, env, problems)),
+            cases=_section(problems, _cases, read(_CasesEnvironment, env, problems), production, problems),
+            store=_section(problems, _store, read(_StoreEnvironment, env, problems)),
+            llm=_llm(env, production, problems),
+            production=production, host=server.HOST, port=server.PORT, web_concurrency=server.WEB_CONCURRENCY,
+            dev_tokens=server.DEV_TOKENS,
         )
-        _raise_problems(reading.problems)
+        raise_problems(problems + late)
         return cls(**values)  # type: ignore[arg-type]  # no section is None once there is no problem
 
 
-def _llm_from_env(env: Mapping[str, str], production: bool) -> LLMSettings:
+class _ServerEnvironment(EnvironmentSection):
+    """The variables of Settings itself (APP_ENV, HOST, PORT, WEB_CONCURRENCY, DEV_TOKENS)."""
+
+    APP_ENV: str = "development"  # blank is refused, not defaulted
+    HOST: Annotated[str, text()] = Settings.host
+    PORT: Annotated[int, integer(1, 65535)] = Settings.port
+    WEB_CONCURRENCY: Annotated[int, integer(1)] = Settings.web_concurrency
+    DEV_TOKENS: Annotated[bool, switch()] = Settings.dev_tokens
+
+
+def _section(problems: list[str], build: Callable[..., T], *args: Any) -> T | None:
+    """``build(*args)``, or None with its ``ConfigError`` noted."""
+    try:
+        return build(*args)
+    except ConfigError as problem:
+        problems.append(str(problem))
+        return None
+
+
+def _llm(env: Mapping[str, str], production: bool, problems: list[str]) -> LLMSettings:
     """``LLMSettings`` read with the development rules (a missing key falls back to the offline
     analyzer), so that in production every missing key is reported, not only the first."""
-    llm = LLMSettings.from_env(env)
+    llm, selected = read_llm(env, problems)
     if not (production and llm.fallbacks):
         return llm
     selecting: dict[str, list[str]] = {}
     for kind in llm.fallbacks:
-        vendor = (env.get(provider_variable(kind), "").strip() or DEFAULT_PROVIDERS[kind]).lower()
-        selecting.setdefault(vendor, []).append(provider_variable(kind))
+        selecting.setdefault(selected[kind], []).append(provider_variable(kind))
     for vendor, variables in selecting.items():
         one = len(variables) == 1
-        _invalid(env, f"{vendor.upper()}_API_KEY is required in production: {', '.join(variables)} "
-                      f"select{'s' if one else ''} {vendor}; set the key or set {'it' if one else 'them'} to offline",
-                 None)
+        problems.append(f"{vendor.upper()}_API_KEY is required in production: {', '.join(variables)} "
+                        f"select{'s' if one else ''} {vendor}; set the key or set {'it' if one else 'them'} to offline")
     return llm
-
-
-def _raise_problems(problems: list[str]) -> None:
-    """Raise one ``ConfigError`` for every problem: the problem itself when it is the only one."""
-    if len(problems) == 1:
-        raise ConfigError(problems[0])
-    if problems:
-        listed = "\n".join(f"  - {problem}" for problem in problems)
-        raise ConfigError(f"{len(problems)} configuration problems:\n{listed}")

@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import logging
 
+from server.error_codes import ErrorCode
 from server.errors import Unauthenticated
 from server.services import ReadinessCheck
 from server.views import HealthView, ReadyView
@@ -70,7 +71,7 @@ class MetricsHandler(PublicHandler):
             header = self.request.headers.get("Authorization", "")
             scheme, _, given = header.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-                raise Unauthenticated("/metrics needs the metrics bearer token", code="invalid_token")
+                raise Unauthenticated("/metrics needs the metrics bearer token", code=ErrorCode.INVALID_TOKEN)
         body, content_type = self.services.metrics.render_for(self.request.headers.get("Accept", ""))
         self.set_header("Content-Type", content_type)
         self.finish(body)

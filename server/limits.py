@@ -23,6 +23,7 @@ callback on every turn, one traceback per attempt (issue 11: 450,000 log lines i
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import resource
 import socket
@@ -37,6 +38,7 @@ import tornado.iostream
 import tornado.web
 from tornado.http1connection import HTTP1Connection
 
+from server.error_codes import ErrorCode
 from server.errors import ConfigError
 from server.services import Services
 
@@ -47,7 +49,8 @@ ACCEPT_PAUSE_SECONDS = 0.1  # after EMFILE/ENFILE: long enough not to spin, shor
 LOG_INTERVAL_SECONDS = 10.0
 _RLIMIT_CEILING = 1 << 20  # never ask for more descriptors than Linux's default fs.nr_open
 _OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-_REFUSAL_BODY = b'{"detail":"The server has too many open connections; retry","code":"overloaded"}'
+_REFUSAL_BODY = json.dumps({"detail": "The server has too many open connections; retry",
+                            "code": ErrorCode.OVERLOADED}, separators=(",", ":")).encode()
 _REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
             b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_REFUSAL_BODY), _REFUSAL_BODY))
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput
 
 MAX_INT_DIGITS = 19  # 2**63 - 1 has 19 digits
 MAX_NUMBER_CHARS = 32  # a decimal with sign, point and exponent fits easily
 
 
-def parse_count(raw: str, *, name: str, code: str, minimum: int = 0, maximum: int | None = None) -> int:
+def parse_count(raw: str, *, name: str, code: ErrorCode, minimum: int = 0, maximum: int | None = None) -> int:
     """A non-negative decimal integer from client text, within ``minimum..maximum``.
 
     Only ASCII digits are accepted (``str.isdigit`` alone admits '²', which ``int`` refuses),

@@ -24,6 +24,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from server.analysis import schemas as analysis_schemas
 from server.api_spec import HEADERS, OPERATION_IDS, PARAMETERS, PATH_PARAMETERS, PATHS, Answer, Operation
 from server.cases.models import DocumentType
+from server.error_codes import JOB_CODES, ErrorCode
 from server.views import ErrorBody
 
 EXAMPLES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi_examples.json")
@@ -47,6 +48,7 @@ def build_document(version: str = "0.1.0", examples: dict[str, Any] | None = Non
         longpoll_max_seconds: this server's ``LONGPOLL_MAX_SECONDS``, the documented maximum of ``wait``.
     """
     schemas = _component_schemas()
+    _describe_codes(schemas)
     examples = load_examples() if examples is None else examples
     paths = {path: {method: _operation(path, method, op, examples) for method, op in ops.items()}
              for path, ops in PATHS.items()}
@@ -104,6 +106,36 @@ def _models() -> list[tuple[type[pydantic.BaseModel], JsonSchemaMode]]:
 def _component_schemas() -> dict[str, Any]:
     _, top = models_json_schema(_models(), ref_template=_REF)
     return dict(sorted(top.get("$defs", {}).items()))
+
+
+def _describe_codes(schemas: dict[str, Any]) -> None:
+    """Add the ``ErrorCode`` schema (every code of ``server.error_codes``, each with its statuses and
+    meaning), point ``ErrorBody.code`` at it, and list the job codes on ``JobView.error_code``."""
+    schemas["ErrorCode"] = {
+        "type": "string",
+        "description": "Every `code` of an error answer or of a failed job's `error_code`. The codes each "
+                       "answer can carry are listed with it; these may come from any route: "
+                       + ", ".join(f"`{code.value}` ({_statuses(code) or 'any 4xx'})"
+                                   for code in ErrorCode if code.info.any_route) + ".",
+        "oneOf": [{"const": code.value, "description": _code_description(code)} for code in ErrorCode],
+    }
+    schemas["ErrorBody"]["properties"]["code"] = {
+        "allOf": [{"$ref": _REF.format(model="ErrorCode")}],
+        "description": schemas["ErrorBody"]["properties"]["code"]["description"]}
+    job_code = schemas["JobView"]["properties"]["error_code"]
+    job_code["anyOf"] = [{"type": "string", "enum": [code.value for code in JOB_CODES]}, {"type": "null"}]
+
+
+def _statuses(code: ErrorCode) -> str:
+    return ", ".join(str(status) for status in code.info.statuses)
+
+
+def _code_description(code: ErrorCode) -> str:
+    statuses = _statuses(code)
+    where = f"HTTP {statuses}" if statuses else ("HTTP 4xx" if code.info.any_route else "")
+    if code.info.job_message is not None:
+        where = f"{where}; job `error_code`" if where else "Job `error_code`"
+    return f"{where}. {code.info.summary}"
 
 
 def _ref(model: type[pydantic.BaseModel]) -> dict[str, str]:

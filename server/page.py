@@ -13,6 +13,7 @@ import os
 import tornado.web
 
 from server.auth import mint_token
+from server.error_codes import ErrorCode
 from server.errors import NotFound
 from server.views import DevToken, DevTokens
 from server.web import PublicHandler
@@ -83,7 +84,7 @@ class DevTokensHandler(PublicHandler):
     def get(self) -> None:
         settings = self.services.settings
         if not (settings.dev_mode and settings.auth.ephemeral and settings.dev_tokens and self._direct_local()):
-            raise NotFound("No such endpoint", code="no_route")
+            raise NotFound("No such endpoint", code=ErrorCode.NO_ROUTE)
         tokens = [
             DevToken(user=user, admin=admin,
                      token=mint_token(settings.auth, user, admin=admin, ttl_seconds=DEV_TOKEN_TTL_SECONDS))

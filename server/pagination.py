@@ -8,6 +8,7 @@ import base64
 import binascii
 import uuid
 
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput
 
 _MAX_CURSOR_CHARS = 64  # 'i' and a 36-character UUID encode to 50 characters
@@ -32,4 +33,4 @@ def decode_cursor(raw: str | None) -> str | None:
             return str(uuid.UUID(text[1:]))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    raise InvalidInput("'cursor' is not a cursor this server issued", code="invalid_cursor")
+    raise InvalidInput("'cursor' is not a cursor this server issued", code=ErrorCode.INVALID_CURSOR)

@@ -18,6 +18,7 @@ import tornado.routing
 import tornado.web
 
 from server.auth import Principal, bearer_token
+from server.error_codes import ErrorCode
 from server.errors import (
     Conflict,
     DomainError,
@@ -55,7 +56,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 
 # Generic bodies for errors Tornado raises itself (unknown route, wrong method, ...).
-_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {400: ErrorCode.BAD_REQUEST, 404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED,
+               413: ErrorCode.PAYLOAD_TOO_LARGE}
 
 # Tornado's own hard stop sits this far above our limit, so a body counted while it streams in gets
 # our 413 (Tornado would answer a bare 400 and close): one read chunk is 64 KiB.
@@ -192,7 +194,7 @@ class ApiHandler(tornado.web.RequestHandler):
         for name, values in self.request.query_arguments.items():
             if any(len(value) > MAX_QUERY_VALUE_BYTES for value in values):
                 raise InvalidInput(f"Query argument '{name[:40]}' is longer than {MAX_QUERY_VALUE_BYTES} bytes",
-                                   code="query_value_too_long")
+                                   code=ErrorCode.QUERY_VALUE_TOO_LONG)
 
     # -- request body ------------------------------------------------------------------------
 
@@ -254,7 +256,8 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def _preflight(self) -> None:
         if self._allowed_origin() is None or not self.request.headers.get("Access-Control-Request-Method"):
-            raise Forbidden("Cross-origin requests from this origin are not allowed", code="cors_origin_not_allowed")
+            raise Forbidden("Cross-origin requests from this origin are not allowed",
+                            code=ErrorCode.CORS_ORIGIN_NOT_ALLOWED)
         self.set_header("Access-Control-Allow-Methods", _ALLOWED_METHODS)
         self.set_header("Access-Control-Allow-Headers", _ALLOWED_HEADERS)
         self.set_header("Access-Control-Max-Age", _PREFLIGHT_MAX_AGE)
@@ -280,22 +283,22 @@ class ApiHandler(tornado.web.RequestHandler):
         """
         content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            raise UnsupportedMediaType("Send the body as application/json", code="unsupported_content_type")
+            raise UnsupportedMediaType("Send the body as application/json", code=ErrorCode.UNSUPPORTED_CONTENT_TYPE)
         try:
             data = json.loads(self.body_bytes() or b"null", parse_constant=_reject_constant)
         except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
-            raise InvalidInput("Request body is not valid JSON", code="malformed_json") from None
+            raise InvalidInput("Request body is not valid JSON", code=ErrorCode.MALFORMED_JSON) from None
         try:
             return model.model_validate(data)
         except pydantic.ValidationError as invalid:
-            raise InvalidInput(_describe(invalid), code="invalid_body") from None
+            raise InvalidInput(_describe(invalid), code=ErrorCode.INVALID_BODY) from None
 
-    def query_int(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
-        """An integer query argument within ``minimum..maximum``; raises ``InvalidInput``."""
+    def query_int(self, name: str, default: int, *, minimum: int, maximum: int, code: ErrorCode) -> int:
+        """An integer query argument within ``minimum..maximum``; raises ``InvalidInput`` with ``code``."""
         raw = self.get_query_argument(name, None)
         if raw is None:
             return default
-        return parse_count(raw, name=f"'{name}'", code=f"invalid_{name}", minimum=minimum, maximum=maximum)
+        return parse_count(raw, name=f"'{name}'", code=code, minimum=minimum, maximum=maximum)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, (DomainError, tornado.web.HTTPError)):
@@ -315,9 +318,9 @@ class ApiHandler(tornado.web.RequestHandler):
                 self.set_header("WWW-Authenticate", self._bearer_challenge())
             body = {"detail": error.detail, "code": error.code}
         elif status_code >= 500:
-            body = {"detail": "Internal server error", "code": "internal"}
+            body = {"detail": "Internal server error", "code": ErrorCode.INTERNAL}
         else:
-            body = {"detail": self._reason, "code": _HTTP_CODES.get(status_code, "http_error")}
+            body = {"detail": self._reason, "code": _HTTP_CODES.get(status_code, ErrorCode.HTTP_ERROR)}
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 §15.5.6: MUST
         self.set_header("Content-Type", "application/json; charset=utf-8")  # also from the HTML page's route
@@ -352,7 +355,7 @@ class NotFoundHandler(PublicHandler):
     """Answers unknown routes with the JSON 404 body."""
 
     def prepare(self) -> None:
-        raise NotFound("No such endpoint", code="no_route")
+        raise NotFound("No such endpoint", code=ErrorCode.NO_ROUTE)
 
 
 def record_request(services: Services, *, method: str, path: str, route: str, status: int, seconds: float,
@@ -394,7 +397,7 @@ def _match_label(router: tornado.routing.RuleRouter, request: tornado.httputil.H
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"The request body is larger than the {limit} byte limit", code="body_too_large")
+    return PayloadTooLarge(f"The request body is larger than the {limit} byte limit", code=ErrorCode.BODY_TOO_LARGE)
 
 
 def _reject_constant(name: str) -> Any:

@@ -9,6 +9,7 @@ from server.analysis.idempotency import HEADER, parse_key
 from server.analysis.inputs import AnalysisKind
 from server.analysis.service import AnalysisService, check_inputs, readable
 from server.cases.handlers import CaseHandlerBase
+from server.error_codes import ErrorCode
 from server.errors import Unavailable
 
 
@@ -22,7 +23,7 @@ class AnalysisHandler(CaseHandlerBase):
         """The analysis service (503 when the server was built without it)."""
         analysis = self.services.analysis
         if analysis is None:
-            raise Unavailable("Analyses are not configured on this server", code="analysis_unavailable")
+            raise Unavailable("Analyses are not configured on this server", code=ErrorCode.ANALYSIS_UNAVAILABLE)
         return analysis
 
     async def post(self, raw_case_id: str) -> None:

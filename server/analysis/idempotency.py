@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from server.error_codes import ErrorCode
 from server.errors import Conflict, InvalidInput, Unprocessable
 from server.jobs.store import JobStore
 
@@ -71,7 +72,7 @@ def parse_key(raw: str | None) -> str | None:
     key = raw.strip()
     if not key or len(key) > MAX_KEY_CHARS or not key.isascii() or not key.isprintable():
         raise InvalidInput(f"{HEADER} must be 1-{MAX_KEY_CHARS} printable ASCII characters",
-                           code="invalid_idempotency_key")
+                           code=ErrorCode.INVALID_IDEMPOTENCY_KEY)
     return key
 
 
@@ -108,13 +109,13 @@ class IdempotencyStore:
             stored = json.loads(current)
             if stored["fingerprint"] != fingerprint:
                 raise Unprocessable(f"This {HEADER} was already used for a different request",
-                                    code="idempotency_key_reused")
+                                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
             if "pending" not in stored:
                 yield Claim(StoredResponse(fingerprint, stored["status"], stored["body"], stored["headers"]))
                 return
             if loop.time() > deadline:
                 raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly",
-                               code="idempotency_key_in_use", retry_after=1)
+                               code=ErrorCode.IDEMPOTENCY_KEY_IN_USE, retry_after=1)
             await asyncio.sleep(pause)
             pause = min(_POLL_SECONDS[1], pause * 2)
         claim = Claim(None, self._store, name, fingerprint, self._ttl)

@@ -24,15 +24,12 @@ from server.analysis.service import AnalysisService, readable
 from server.cases.models import DEFAULT_STATUS, SUBMISSION_PENDING, AnalysisField, Case, CaseDocument
 from server.cases.repository import CaseRepository, JsonTransform
 from server.clock import iso_utc, utcnow
+from server.error_codes import ErrorCode
 from server.jobs.errors import JobFailed
 from server.jobs.runner import JobContext, JobRunner
 
 log = logging.getLogger(__name__)
 
-CASE_DELETED = "The case was deleted before the analysis could run; nothing was analysed."
-CASE_DELETED_DURING = "The case was deleted while it was being analysed; nothing was saved."
-INVALID_OUTPUT = "The analysis service returned an answer in an unexpected format. Please try again."
-NO_PROVIDER = "No analysis provider is configured on this server."
 
 # Progress bands: loading 5-29, provider 30-89, saving 90.
 _PROVIDER_START, _PROVIDER_END = 30, 89
@@ -91,7 +88,7 @@ class AnalysisJobs:
         await ctx.progress(5, "Loading case", "loading_case")
         case = await self._repository.get_case(ctx.params["case_id"])
         if case is None:
-            raise JobFailed("case_deleted", CASE_DELETED)
+            raise JobFailed(ErrorCode.CASE_DELETED)
         held = [document.document_type for document in await self._repository.list_documents(case.case_id)]
         documents = await self._read_documents(ctx, case) if plan.reads_documents else []
         data = build_input(case.case_id, case.transcript, documents, self._budget, held)
@@ -107,7 +104,7 @@ class AnalysisJobs:
         status = _status_after(kind, analysis, case.status)
         saved = await _commit(self._repository.save_analysis(case.case_id, plan.column, transform, status))
         if saved is None:
-            raise JobFailed("case_deleted", CASE_DELETED_DURING)
+            raise JobFailed(ErrorCode.CASE_DELETED, ErrorCode.CASE_DELETED.job_error("during"))
         result: dict[str, Any] = {"case_id": case.case_id, "analysis": getattr(saved, plan.column.value)}
         if kind is AnalysisKind.CALL_ANALYSIS:
             result["message"] = "Call re-analyzed successfully"
@@ -128,18 +125,19 @@ class AnalysisJobs:
 
     def _providers(self) -> ProviderSet:
         if self._service.providers is None:
-            raise JobFailed("provider_unavailable", NO_PROVIDER)
+            raise JobFailed(ErrorCode.PROVIDER_UNAVAILABLE,
+                            ErrorCode.PROVIDER_UNAVAILABLE.job_error("no_provider"))
         return self._service.providers
 
 
 def _check_runnable(kind: AnalysisKind, data: AnalysisInput) -> None:
     """Inputs may have changed since the request (documents or transcript removed)."""
     if kind is AnalysisKind.CALL_ANALYSIS and not data.transcript.strip():
-        raise JobFailed("no_transcript", "The case no longer has a call transcript; nothing was analysed.")
+        raise JobFailed(ErrorCode.NO_TRANSCRIPT)
     if kind is AnalysisKind.DOCUMENT_ANALYSIS_AGENT and not data.documents:
-        raise JobFailed("no_documents", "The case no longer has a document with readable text; nothing was analysed.")
+        raise JobFailed(ErrorCode.NO_DOCUMENTS)
     if kind is AnalysisKind.DOCUMENT_ANALYSIS_FORM7801 and not (data.documents or data.transcript.strip()):
-        raise JobFailed("no_input", "The case no longer has a transcript or readable document; nothing was analysed.")
+        raise JobFailed(ErrorCode.NO_INPUT)
 
 
 def _status_after(kind: AnalysisKind, analysis: dict[str, Any], current: str) -> str | None:
@@ -175,7 +173,7 @@ def _validated(kind: AnalysisKind, output: Any) -> dict[str, Any]:
         return kind.schema.model_validate(output).model_dump(mode="json")
     except pydantic.ValidationError as invalid:
         log.warning("analysis output failed validation kind=%s errors=%d", kind.value, invalid.error_count())
-        raise JobFailed("invalid_output", INVALID_OUTPUT) from None
+        raise JobFailed(ErrorCode.INVALID_OUTPUT, ErrorCode.INVALID_OUTPUT.job_error("unexpected_format")) from None
 
 
 async def _commit(write: Any) -> Case | None:

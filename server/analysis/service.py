@@ -11,6 +11,7 @@ from server.analysis.ports import ProviderSet
 from server.analysis.views import AnalysisAccepted
 from server.auth import Principal
 from server.cases.models import Case, CaseDocument
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput
 from server.jobs.models import POLL_INTERVAL_SECONDS
 from server.jobs.runner import JobRunner
@@ -46,12 +47,12 @@ def check_inputs(kind: AnalysisKind, case: Case, documents: list[CaseDocument]) 
     has_transcript = bool(case.transcript.strip())
     if kind is AnalysisKind.CALL_ANALYSIS and not has_transcript:
         raise InvalidInput("The case has no call transcript to analyse; add one with PUT "
-                           "/cases/{case_id}/call-details", code="no_transcript")
+                           "/cases/{case_id}/call-details", code=ErrorCode.NO_TRANSCRIPT)
     if kind is AnalysisKind.DOCUMENT_ANALYSIS_AGENT and not documents:
-        raise InvalidInput("The case has no document with readable text; upload one first", code="no_documents")
+        raise InvalidInput("The case has no document with readable text; upload one first", code=ErrorCode.NO_DOCUMENTS)
     if kind is AnalysisKind.DOCUMENT_ANALYSIS_FORM7801 and not (has_transcript or documents):
         raise InvalidInput("The case has neither a call transcript nor a document with readable text",
-                           code="no_input")
+                           code=ErrorCode.NO_INPUT)
 
 
 class AnalysisService:

@@ -7,13 +7,15 @@ import uuid
 from server.auth import Principal
 from server.cases.models import Case
 from server.cases.repository import CaseRepository
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput, NotFound
 
 CASE_NOT_FOUND = "Case not found"
+_INVALID_ID = {"case": ErrorCode.INVALID_CASE_ID, "document": ErrorCode.INVALID_DOCUMENT_ID}
 
 
 def parse_uuid(raw: str, what: str) -> str:
-    """Validate a UUID from a URL and return its canonical form.
+    """Validate a UUID from a URL and return its canonical form; ``what`` is ``case`` or ``document``.
 
     Raises:
         InvalidInput: ``code="invalid_<what>_id"``.
@@ -21,7 +23,7 @@ def parse_uuid(raw: str, what: str) -> str:
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise InvalidInput(f"{what.capitalize()} id must be a UUID", code=f"invalid_{what}_id") from None
+        raise InvalidInput(f"{what.capitalize()} id must be a UUID", code=_INVALID_ID[what]) from None
 
 
 def can_see(principal: Principal, case: Case) -> bool:
@@ -38,5 +40,5 @@ async def visible_case(repository: CaseRepository, principal: Principal, raw_id:
     """
     case = await repository.get_case(parse_uuid(raw_id, "case"))
     if case is None or not can_see(principal, case):
-        raise NotFound(CASE_NOT_FOUND, code="not_found")
+        raise NotFound(CASE_NOT_FOUND, code=ErrorCode.NOT_FOUND)
     return case

@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
+from server.error_codes import ErrorCode
 from server.errors import Unprocessable, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def detect(data: bytes) -> str:
         Unprocessable: an encrypted Office document, or a zip too damaged to tell.
     """
     if not data:
-        raise Unprocessable("The file is empty", code="empty_file")
+        raise Unprocessable("The file is empty", code=ErrorCode.EMPTY_FILE)
     if b"%PDF-" in data[:1024]:
         return PDF
     if data.startswith(b"PK\x03\x04"):
@@ -66,17 +67,18 @@ def detect(data: bytes) -> str:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
         except (zipfile.BadZipFile, ValueError, OSError):
-            raise Unprocessable("The file is a damaged or truncated ZIP/DOCX archive", code="corrupt_file") from None
+            raise Unprocessable("The file is a damaged or truncated ZIP/DOCX archive",
+                                code=ErrorCode.CORRUPT_FILE) from None
         if "word/document.xml" in names:
             return DOCX
         raise UnsupportedMediaType("The ZIP archive is not a Word (DOCX) document; upload PDF, DOCX or plain text",
-                                   code="unsupported_file_type")
+                                   code=ErrorCode.UNSUPPORTED_FILE_TYPE)
     if data.startswith(_OLE_MAGIC):
         if _ENCRYPTED_PACKAGE in data:
             raise Unprocessable("The Word document is password-protected; remove the password and upload it again",
-                                code="encrypted_file")
+                                code=ErrorCode.ENCRYPTED_FILE)
         raise UnsupportedMediaType("Legacy .doc files are not supported; save the document as DOCX or PDF",
-                                   code="unsupported_file_type")
+                                   code=ErrorCode.UNSUPPORTED_FILE_TYPE)
     if b"\x00" not in data:
         try:
             data.decode("utf-8")
@@ -84,7 +86,7 @@ def detect(data: bytes) -> str:
         except UnicodeDecodeError:
             pass
     raise UnsupportedMediaType("Unsupported file type: upload a PDF, a DOCX or UTF-8 plain text",
-                               code="unsupported_file_type")
+                               code=ErrorCode.UNSUPPORTED_FILE_TYPE)
 
 
 def extract(data: bytes) -> Extracted:
@@ -118,7 +120,7 @@ def _refuse_zip_bomb(archive: zipfile.ZipFile) -> None:
                     and info.file_size > _MAX_DOCX_RATIO * max(1, info.compress_size) for info in members)
     if too_big or too_dense:
         raise Unprocessable("The DOCX expands far beyond its size (more than 30 MB, or over 100 times its "
-                            "compressed size) and was refused", code="docx_too_large")
+                            "compressed size) and was refused", code=ErrorCode.DOCX_TOO_LARGE)
 
 
 def _docx(data: bytes) -> tuple[str, int | None, list[str]]:
@@ -137,7 +139,7 @@ def _docx(data: bytes) -> tuple[str, int | None, list[str]]:
     except (OpcError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError, AttributeError, TypeError,
             OSError) as problem:  # SyntaxError covers lxml's XMLSyntaxError and ElementTree.ParseError
         log.info("docx could not be read: %s", type(problem).__name__)
-        raise Unprocessable("The DOCX is corrupt and could not be read", code="corrupt_file") from None
+        raise Unprocessable("The DOCX is corrupt and could not be read", code=ErrorCode.CORRUPT_FILE) from None
     return result.text, pages, result.warnings
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from server.cases import extraction_worker
 from server.cases.extraction import Extracted
 from server.cases.extraction_worker import RETIRE
+from server.error_codes import ErrorCode
 from server.errors import TooManyRequests, Unavailable, Unprocessable, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ class DocumentExtractor:
             return await self._in_worker(path)
         if self._user_load[user_id] >= self.limits.per_user + MAX_WAITING_PER_USER:
             raise TooManyRequests(f"You already have {self._user_load[user_id]} documents being read; wait for "
-                                  "them to finish, then upload the next", code="too_many_extractions", retry_after=5)
+                                  "them to finish, then upload the next",
+                                  code=ErrorCode.TOO_MANY_EXTRACTIONS, retry_after=5)
         self._user_load[user_id] += 1
         user_slot = self._user_slots.setdefault(user_id, asyncio.Semaphore(self.limits.per_user))
         try:
@@ -171,7 +173,8 @@ class DocumentExtractor:
                     raise _shutting_down() from None
                 log.warning("extraction worker died exit_code=%s", worker.process.exitcode)
                 raise Unprocessable("The file could not be read: reading it stopped the reader; save it again "
-                                    "from its editor (or as PDF) and upload that", code="extraction_failed") from None
+                                    "from its editor (or as PDF) and upload that",
+                                    code=ErrorCode.EXTRACTION_FAILED) from None
             finally:
                 self._busy.discard(worker)
                 if self._stopped:
@@ -189,14 +192,14 @@ class DocumentExtractor:
         if status == "too_costly":
             raise self._too_costly(f"needs more than the {self.limits.memory_bytes // (1024 * 1024)} MB memory limit")
         if value == "UnsupportedMediaType":
-            raise UnsupportedMediaType(detail, code=code)
-        raise Unprocessable(detail, code=code)
+            raise UnsupportedMediaType(detail, code=ErrorCode(code))
+        raise Unprocessable(detail, code=ErrorCode(code))
 
     def _too_costly(self, reason: str) -> Unprocessable:
         log.warning("extraction too costly: %s", reason)
         return Unprocessable(f"Reading this file {reason}, so it was not stored. Upload a smaller file (split a long "
                              "document, or export only the pages needed), a PDF printed from the document, or its "
-                             "text as a .txt file", code="extraction_too_costly")
+                             "text as a .txt file", code=ErrorCode.EXTRACTION_TOO_COSTLY)
 
     def _get_context(self) -> Any:
         if self._context is None:
@@ -218,5 +221,5 @@ class DocumentExtractor:
 
 
 def _shutting_down() -> Unavailable:
-    return Unavailable("The server is restarting; upload the file again in a moment", code="shutting_down",
+    return Unavailable("The server is restarting; upload the file again in a moment", code=ErrorCode.SHUTTING_DOWN,
                        retry_after=5)

@@ -22,6 +22,7 @@ import server.cases.docx_text  # noqa: F401
 import server.cases.pdf_text  # noqa: F401
 from server.cases.extraction import extract
 from server.cases.memory_cap import limit_memory, near_cap
+from server.error_codes import ErrorCode
 from server.errors import Unprocessable, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def run(path: str) -> tuple[str, Any, str, str]:
     except RecursionError:
         return ("error", "Unprocessable", *TOO_DEEP)
     except Unprocessable as error:
-        if error.code == "corrupt_file" and near_cap():  # a parser that failed for want of memory
+        if error.code == ErrorCode.CORRUPT_FILE and near_cap():  # a parser that failed for want of memory
             return ("too_costly", None, "", "")
         return ("error", "Unprocessable", error.detail, error.code)
     except UnsupportedMediaType as error:

@@ -6,6 +6,7 @@ from server.cases.access import CASE_NOT_FOUND, parse_uuid, visible_case
 from server.cases.models import CallDetails, Case, CaseCreate, case_summary_view, case_view, document_view
 from server.cases.service import CaseServices
 from server.cases.views import CaseList
+from server.error_codes import ErrorCode
 from server.errors import NotFound, Unavailable
 from server.pagination import decode_cursor, encode_cursor
 from server.web import ApiHandler
@@ -21,7 +22,7 @@ class CaseHandlerBase(ApiHandler):
         """The case services (503 when the server was built without them)."""
         cases = self.services.cases
         if cases is None:
-            raise Unavailable("Cases are not configured on this server", code="cases_unavailable")
+            raise Unavailable("Cases are not configured on this server", code=ErrorCode.CASES_UNAVAILABLE)
         return cases
 
     async def load_case(self, raw_id: str) -> Case:
@@ -47,7 +48,8 @@ class CaseListHandler(CaseHandlerBase):
         page = await self.cases.repository.list_cases(
             None if self.principal.is_admin else self.principal.user_id,
             decode_cursor(self.get_query_argument("cursor", None)),
-            self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE))
+            self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE,
+                           code=ErrorCode.INVALID_LIMIT))
         self.write_json(CaseList.model_validate({
             "cases": [case_summary_view(case) for case in page.cases],
             "count": len(page.cases),
@@ -70,7 +72,7 @@ class CaseHandler(CaseHandlerBase):
     async def delete(self, raw_id: str) -> None:
         case = await self.load_case(raw_id)
         if not await self.cases.repository.delete_case(case.case_id):
-            raise NotFound(CASE_NOT_FOUND, code="not_found")
+            raise NotFound(CASE_NOT_FOUND, code=ErrorCode.NOT_FOUND)
         self.no_content()
 
 
@@ -82,7 +84,7 @@ class CallDetailsHandler(CaseHandlerBase):
         case = await self.load_case(raw_id)
         updated = await self.cases.repository.update_call_details(case.case_id, body.model_dump())
         if updated is None:
-            raise NotFound(CASE_NOT_FOUND, code="not_found")
+            raise NotFound(CASE_NOT_FOUND, code=ErrorCode.NOT_FOUND)
         self.write_json(case_view(updated))
 
 
@@ -93,11 +95,11 @@ class DocumentHandler(CaseHandlerBase):
         case = await self.load_case(raw_case_id)
         document = await self.cases.repository.get_document(case.case_id, parse_uuid(raw_document_id, "document"))
         if document is None:
-            raise NotFound("Document not found", code="not_found")
+            raise NotFound("Document not found", code=ErrorCode.NOT_FOUND)
         self.write_json(document_view(document, with_text=True))
 
     async def delete(self, raw_case_id: str, raw_document_id: str) -> None:
         case = await self.load_case(raw_case_id)
         if not await self.cases.repository.delete_document(case.case_id, parse_uuid(raw_document_id, "document")):
-            raise NotFound("Document not found", code="not_found")
+            raise NotFound("Document not found", code=ErrorCode.NOT_FOUND)
         self.no_content()

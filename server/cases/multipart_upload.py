@@ -13,6 +13,7 @@ from typing import IO
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput
 
 FILE_FIELD = "file"
@@ -30,7 +31,7 @@ class ReceivedUpload:
 
 
 def _malformed() -> InvalidInput:
-    return InvalidInput("The multipart body is malformed", code="malformed_multipart")
+    return InvalidInput("The multipart body is malformed", code=ErrorCode.MALFORMED_MULTIPART)
 
 
 class MultipartReceiver:
@@ -82,7 +83,7 @@ class MultipartReceiver:
         if not self._ended:
             raise _malformed()
         if self._file_parts != 1 or self._path is None:
-            raise InvalidInput("Send exactly one file in the multipart field 'file'", code="missing_file")
+            raise InvalidInput("Send exactly one file in the multipart field 'file'", code=ErrorCode.MISSING_FILE)
         return ReceivedUpload(self._path, self._file_name, self._size,
                               {name: bytes(value) for name, value in self._fields.items()})
 

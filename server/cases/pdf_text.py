@@ -18,6 +18,7 @@ from typing import Any
 
 from server.cases.bidi import to_logical_order
 from server.cases.pdf_forms import form_lines
+from server.error_codes import ErrorCode
 from server.errors import Unprocessable
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def read_pdf(data: bytes) -> PdfText:
             reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted and not reader.decrypt(""):
                 raise Unprocessable("The PDF is password-protected; remove the password and upload it again",
-                                    code="encrypted_file")
+                                    code=ErrorCode.ENCRYPTED_FILE)
             pages = [_page_text(page, notes) for page in reader.pages]
             with_images = [number for number, page in enumerate(reader.pages, 1) if _has_images(page)]
         except (Unprocessable, MemoryError, RecursionError):
@@ -133,8 +134,8 @@ def _unreadable(data: bytes) -> Unprocessable:
     # Judge by parsing, not by where the marker sits: padding after %%EOF is fine when the file parses.
     if b"%%EOF" not in data[-4096:].rstrip(b"\x00\r\n\t \x0c"):
         return Unprocessable("The PDF is truncated (its end-of-file marker is missing); upload the complete file",
-                             code="truncated_file")
-    return Unprocessable("The PDF is corrupt or truncated and could not be read", code="corrupt_file")
+                             code=ErrorCode.TRUNCATED_FILE)
+    return Unprocessable("The PDF is corrupt or truncated and could not be read", code=ErrorCode.CORRUPT_FILE)
 
 
 def _page_text(page: Any, notes: list[str]) -> str:

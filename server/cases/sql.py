@@ -32,6 +32,7 @@ from server.cases.models import DEFAULT_STATUS, AnalysisField, Case, CaseDocumen
 from server.cases.repository import JsonTransform
 from server.cases.schema import case_documents, cases, readiness_probe
 from server.clock import iso_utc, utcnow
+from server.error_codes import ErrorCode
 from server.errors import ConfigError, Gone, Unavailable
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class SqlCaseRepository:
         """One transaction; writes take SQLite's write lock at BEGIN. Database faults become
         ``Unavailable``; other database errors a ``RuntimeError`` that carries no SQL or values."""
         if self._closed:
-            raise Unavailable("The case store is closed", code="store_closed", retry_after=RETRY_AFTER_SECONDS)
+            raise Unavailable("The case store is closed", code=ErrorCode.STORE_CLOSED, retry_after=RETRY_AFTER_SECONDS)
         try:
             await self._ensure_open()
             async with self._engine.connect() as conn:
@@ -253,7 +254,7 @@ class SqlCaseRepository:
             query = query.where(cases.c.owner_id == owner_id)
         number = (await conn.execute(query)).scalar()
         if number is None:
-            raise Gone("The page cursor's case was deleted; list the cases again", code="cursor_expired")
+            raise Gone("The page cursor's case was deleted; list the cases again", code=ErrorCode.CURSOR_EXPIRED)
         return int(number)
 
     async def count_cases(self) -> int:
@@ -338,7 +339,7 @@ def _translate(error: BaseException) -> Exception:
     error class (the driver's message may quote parameter values)."""
     if is_unavailable_error(error):
         log.warning("case database unavailable error=%s", _describe(error))
-        return Unavailable("The case database is unavailable; try again shortly", code="database_unavailable",
+        return Unavailable("The case database is unavailable; try again shortly", code=ErrorCode.DATABASE_UNAVAILABLE,
                            retry_after=RETRY_AFTER_SECONDS)
     log.error("case database error error=%s", _describe(error))
     return RuntimeError(f"case database error ({_describe(error)})")

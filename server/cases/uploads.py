@@ -19,6 +19,7 @@ from server.cases.handlers import CaseHandlerBase
 from server.cases.models import Case, CaseDocument, DocumentType, document_view
 from server.cases.multipart_upload import MultipartReceiver
 from server.clock import utcnow
+from server.error_codes import ErrorCode
 from server.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from server.web import status_for
 
@@ -29,7 +30,7 @@ _DOCUMENT_TYPES = ", ".join(kind.value for kind in DocumentType)
 
 def too_large(limit: int) -> PayloadTooLarge:
     """The 413 error for a document over ``limit`` bytes."""
-    return PayloadTooLarge(f"The file is larger than the {limit} byte upload limit", code="file_too_large")
+    return PayloadTooLarge(f"The file is larger than the {limit} byte upload limit", code=ErrorCode.FILE_TOO_LARGE)
 
 
 def clean_file_name(raw: str | None) -> str:
@@ -59,7 +60,8 @@ def document_type(raw: bytes | None) -> str:
     try:
         return DocumentType(raw.decode("utf-8").strip()).value
     except (UnicodeDecodeError, ValueError):
-        raise InvalidInput(f"'document_type' must be one of {_DOCUMENT_TYPES}", code="invalid_document_type") from None
+        raise InvalidInput(f"'document_type' must be one of {_DOCUMENT_TYPES}",
+                           code=ErrorCode.INVALID_DOCUMENT_TYPE) from None
 
 
 @tornado.web.stream_request_body
@@ -88,7 +90,7 @@ class DocumentListHandler(CaseHandlerBase):
         content_type = self.request.headers.get("Content-Type", "")
         if content_type.split(";")[0].strip().lower() != "multipart/form-data":
             raise UnsupportedMediaType("Send the file as multipart/form-data with a 'file' field",
-                                       code="unsupported_content_type")
+                                       code=ErrorCode.UNSUPPORTED_CONTENT_TYPE)
         self._receiver = MultipartReceiver(content_type)
         # We enforce our own limit; lift Tornado's default (100 MB) so it never answers first.
         self.request.connection.set_max_body_size(max(self._limit + 1, 100 * 1024 * 1024))  # type: ignore[union-attr]
@@ -132,7 +134,8 @@ class DocumentListHandler(CaseHandlerBase):
         assert self._receiver is not None  # noqa: S101  # set by prepare for every POST
         upload = self._receiver.finish()
         if set(upload.fields) - {"document_type"}:  # as JSON bodies: unknown fields refused
-            raise InvalidInput("Send only the multipart fields 'file' and 'document_type'", code="unknown_field")
+            raise InvalidInput("Send only the multipart fields 'file' and 'document_type'",
+                               code=ErrorCode.UNKNOWN_FIELD)
         kind = document_type(upload.fields.get("document_type"))
         limit = self.cases.settings.max_upload_bytes
         if upload.size_bytes > limit:
@@ -157,6 +160,6 @@ class DocumentListHandler(CaseHandlerBase):
             text=extracted.text, warnings=extracted.warnings)
         stored = await self.cases.repository.add_document(document)
         if stored is None:
-            raise NotFound("Case not found", code="not_found")
+            raise NotFound("Case not found", code=ErrorCode.NOT_FOUND)
         self.set_header("Location", f"/cases/{stored.case_id}/documents/{stored.document_id}")
         self.write_json({**document_view(stored), "warnings": extracted.warnings}, 201)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.auth import Principal
+from server.error_codes import ErrorCode
 from server.errors import NotFound
 from server.jobs.ids import minted_at_ms, parse_job_id
 from server.jobs.models import Job
@@ -35,8 +36,8 @@ async def visible_job(store: JobStore, principal: Principal, raw_id: str, server
     if job is None:
         owner = await store.removed_owner(job_id)
         if owner is not None and (principal.is_admin or owner == principal.user_id):
-            raise NotFound("Job has expired and its result was removed", code="expired")
+            raise NotFound("Job has expired and its result was removed", code=ErrorCode.EXPIRED)
         minted = minted_at_ms(job_id)
         if owner is None and minted is not None and minted < server_started_at * 1000:
-            raise NotFound("Job was lost when the server restarted; submit it again", code="server_restarted")
-    raise NotFound(_NOT_FOUND, code="not_found")
+            raise NotFound("Job was lost when the server restarted; submit it again", code=ErrorCode.SERVER_RESTARTED)
+    raise NotFound(_NOT_FOUND, code=ErrorCode.NOT_FOUND)

@@ -8,6 +8,7 @@ from tornado.http1connection import HTTP1Connection
 from tornado.iostream import StreamClosedError
 
 from server.draining import draining
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput, Unavailable
 from server.jobs.access import can_see, visible_job
 from server.jobs.longpoll import etag_version, jittered, not_modified, parse_etags, parse_since, parse_wait
@@ -61,7 +62,7 @@ class JobHandlerBase(ApiHandler):
             return
         self.close_after_answer()
         raise Unavailable("The server is shutting down; retry after the Retry-After delay",
-                          code="shutting_down", retry_after=drain.retry_after())
+                          code=ErrorCode.SHUTTING_DOWN, retry_after=drain.retry_after())
 
     def close_after_answer(self) -> None:
         """Answer with ``Connection: close`` and close the connection after the answer, so the
@@ -111,7 +112,7 @@ class JobHandler(JobHandlerBase):
     def _until_finished(self) -> bool:
         until = self.get_query_argument("until", None)
         if until not in (None, "finished"):
-            raise InvalidInput("'until' may only be 'finished'", code="invalid_until")
+            raise InvalidInput("'until' may only be 'finished'", code=ErrorCode.INVALID_UNTIL)
         return until == "finished"
 
 
@@ -140,7 +141,7 @@ class JobListHandler(JobHandlerBase):
             job_type=self._job_type_filter(),
             case_id=self.get_query_argument("case_id", None),
             before=await self._page_start(decode_cursor(self.get_query_argument("cursor", None))),
-            limit=self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
+            limit=self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE, code=ErrorCode.INVALID_LIMIT),
         )
         since = self.get_query_argument("since", None)
         seconds = self.wait_request()
@@ -206,13 +207,13 @@ class JobListHandler(JobHandlerBase):
             return JobStatus(raw)
         except ValueError:
             raise InvalidInput("'status' must be one of pending, running, completed, failed",
-                               code="invalid_status") from None
+                               code=ErrorCode.INVALID_STATUS) from None
 
     def _job_type_filter(self) -> str | None:
         raw = self.get_query_argument("job_type", None)
         if raw is not None and raw not in self.services.runner.job_types:
             raise InvalidInput(f"'job_type' must be one of {', '.join(self.services.runner.job_types)}",
-                               code="invalid_job_type")
+                               code=ErrorCode.INVALID_JOB_TYPE)
         return raw
 
 

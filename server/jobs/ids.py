@@ -6,6 +6,7 @@ import uuid
 
 import uuid6
 
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput
 
 
@@ -23,7 +24,7 @@ def parse_job_id(raw: str) -> str:
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise InvalidInput("Job id must be a UUID", code="invalid_job_id") from None
+        raise InvalidInput("Job id must be a UUID", code=ErrorCode.INVALID_JOB_ID) from None
 
 
 def minted_at_ms(job_id: str) -> int | None:

@@ -9,6 +9,7 @@ import random
 import re
 from dataclasses import dataclass
 
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput
 from server.numbers import parse_count, parse_seconds
 
@@ -43,7 +44,7 @@ def parse_wait(query_value: str | None, prefer: str | None, max_seconds: float) 
         seconds = parse_seconds(query_value)
         if not (0 < seconds <= max_seconds):  # also false for NaN
             raise InvalidInput(f"'wait' must be a number of seconds above 0 and at most {max_seconds:g}",
-                               code="invalid_wait")
+                               code=ErrorCode.INVALID_WAIT)
         return WaitRequest(seconds)
     match = _PREFER_WAIT.search(prefer) if prefer else None
     if match is None:
@@ -67,7 +68,7 @@ def parse_since(raw: str | None) -> int | None:
     """
     if raw is None:
         return None
-    return parse_count(raw, name="'since'", code="invalid_since")
+    return parse_count(raw, name="'since'", code=ErrorCode.INVALID_SINCE)
 
 
 def etag_version(tags: frozenset[str], job_id: str) -> int | None:
@@ -81,7 +82,7 @@ def etag_version(tags: frozenset[str], job_id: str) -> int | None:
     for tag in tags:
         version = tag[len(prefix):-1]
         if tag.startswith(prefix) and tag.endswith('"') and version.isascii() and version.isdigit():
-            return parse_count(version, name="The If-None-Match version", code="invalid_if_none_match")
+            return parse_count(version, name="The If-None-Match version", code=ErrorCode.INVALID_IF_NONE_MATCH)
     return None
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server.clock import utcnow
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput, Unavailable
 from server.jobs.errors import InvalidTransition, TooManyActiveJobs
 from server.jobs.models import Job, JobStatus
@@ -201,7 +202,7 @@ class MemoryJobStore(LocalSubscribers):
     def _parse_cursor(self, owner_id: str | None, owner: _Owner | None, cursor: str) -> int:
         prefix, dash, seq = cursor.rpartition("-")
         if not (dash and seq.isascii() and seq.isdigit() and len(seq) <= 20):
-            raise InvalidInput("'since' is not a change-feed cursor this server issued", code="invalid_since")
+            raise InvalidInput("'since' is not a change-feed cursor this server issued", code=ErrorCode.INVALID_SINCE)
         after = int(seq)
         if owner_id is None:
             current, expected = self._seq, self._run_id
@@ -237,7 +238,7 @@ class MemoryJobStore(LocalSubscribers):
             victim = self._eviction_victim(job.owner_id)
             if victim is None:
                 raise Unavailable("The server holds too many unfinished jobs; try again shortly",
-                                  code="store_full", retry_after=30)
+                                  code=ErrorCode.STORE_FULL, retry_after=30)
             log.warning("job store full: evicting finished job early job_id=%s", victim)
             self._remove(victim)
             owner = self._owners.get(job.owner_id)

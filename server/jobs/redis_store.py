@@ -55,6 +55,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.clock import utcnow
+from server.error_codes import ErrorCode
 from server.errors import InvalidInput, Unavailable
 from server.jobs.errors import InvalidTransition, TooManyActiveJobs
 from server.jobs.models import Job, JobStatus
@@ -262,7 +263,7 @@ class RedisJobStore(LocalSubscribers):
     async def changes_since(self, owner_id: str | None, cursor: str) -> tuple[list[Job], str]:
         prefix, dash, seq = cursor.rpartition("-")
         if not (dash and seq.isascii() and seq.isdigit() and len(seq) <= 20):
-            raise InvalidInput("'since' is not a change-feed cursor this server issued", code="invalid_since")
+            raise InvalidInput("'since' is not a change-feed cursor this server issued", code=ErrorCode.INVALID_SINCE)
         after = int(seq)
         head = await self._run("changes", owner_id or "", after, FEED_PAGE)
         current, removed, generation, floor, epoch, reached, *rows = head
@@ -326,7 +327,7 @@ class RedisJobStore(LocalSubscribers):
             raise TooManyActiveJobs(max_active or 0)
         if result[0] == "store_full":
             raise Unavailable("The server holds too many unfinished jobs; try again shortly",
-                              code="store_full", retry_after=30)
+                              code=ErrorCode.STORE_FULL, retry_after=30)
         if result[2]:
             log.warning("job store full: evicting finished job early job_id=%s", result[2])
         created = await self.get(job.job_id)

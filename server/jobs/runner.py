@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.clock import utcnow
+from server.error_codes import ErrorCode
 from server.errors import Conflict, Unavailable
 from server.jobs.errors import InvalidTransition, JobFailed
 from server.jobs.ids import new_job_id
@@ -35,18 +36,20 @@ from server.jobs.store import MAX_ATTEMPTS, JobQuery, JobStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-# User-safe messages per terminal error code; the log has the details.
-_MESSAGES = {
-    "cancelled": "The job was cancelled.",
-    "timeout": "The job took longer than its time limit and was stopped.",
-    "interrupted": "The server restarted while the job was running. Please submit it again.",
-    "internal": "The job failed because of an internal error. Please try again later.",
-}
 HANDED_BACK = "Queued again: the server running it restarted"
 TAKEN_OVER = "Queued again: the server running it stopped answering"
 _NO_WRITE = "left"  # stop reason of a task whose job is no longer this worker's: write nothing
 TICK_SECONDS = 1.0  # lease checks and the fallback queue poll
 WRITE_RETRY_SECONDS = 120.0  # how long a job's final state is retried while the store is unreachable
+
+
+def _runner_message(code: str) -> str:
+    """The user-safe ``error`` of a job the runner itself ends (timeout, interrupted, internal);
+    the log has the details."""
+    try:
+        return ErrorCode(code).job_error()
+    except (ValueError, KeyError):
+        return ErrorCode.INTERNAL.job_error()
 
 
 @dataclass
@@ -185,7 +188,7 @@ class JobRunner:
         self._types[job_type]  # noqa: B018  (unknown types fail before anything is stored)
         if not self._accepting:
             raise Unavailable("The server is restarting; submit the job again shortly",
-                              code="shutting_down", retry_after=5)
+                              code=ErrorCode.SHUTTING_DOWN, retry_after=5)
         now = utcnow()
         new_id = new_job_id()
         job = await self._store.create(Job(
@@ -209,10 +212,10 @@ class JobRunner:
         when the job had already finished, including when it completed while being cancelled.
         """
         try:
-            job = await self._store.update(job_id, status=JobStatus.FAILED, error_code="cancelled",
-                                           error=_MESSAGES["cancelled"], completed_at=utcnow())
+            job = await self._store.update(job_id, status=JobStatus.FAILED, error_code=ErrorCode.CANCELLED,
+                                           error=ErrorCode.CANCELLED.job_error(), completed_at=utcnow())
         except InvalidTransition:
-            raise Conflict("The job has already finished", code="already_finished") from None
+            raise Conflict("The job has already finished", code=ErrorCode.ALREADY_FINISHED) from None
         if job_id in self._tasks:
             await self._stop_task(job_id, _NO_WRITE)
         return job
@@ -238,7 +241,7 @@ class JobRunner:
         if self._store.shared:
             await asyncio.gather(*(self._hand_back(job_id) for job_id in list(self._tasks)))
         else:
-            await asyncio.gather(*(self._stop_task(job_id, "interrupted") for job_id in list(self._tasks)))
+            await asyncio.gather(*(self._stop_task(job_id, ErrorCode.INTERRUPTED) for job_id in list(self._tasks)))
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
@@ -250,7 +253,7 @@ class JobRunner:
         while True:
             page = await self._store.list_jobs(JobQuery(owner_id=None, status=JobStatus.PENDING, limit=200))
             for job in page.jobs:
-                await self._finish(job, "interrupted")
+                await self._finish(job, ErrorCode.INTERRUPTED)
             if len(page.jobs) < 200:
                 return
 
@@ -324,7 +327,7 @@ class JobRunner:
             result = await kind.func(ctx)
             await asyncio.shield(self._complete(job_id, job.attempt, result))
         except asyncio.CancelledError:
-            reason = self._stop_reasons.get(job_id, "interrupted")
+            reason = self._stop_reasons.get(job_id, ErrorCode.INTERRUPTED)
             if reason != _NO_WRITE:
                 await asyncio.shield(self._finish_by_id(job_id, reason))
             if job_id not in self._stop_reasons:
@@ -334,7 +337,7 @@ class JobRunner:
             await asyncio.shield(self._finish_by_id(job_id, failure.code, failure.message))
         except Exception:
             log.exception("job crashed job_id=%s", job_id)
-            await asyncio.shield(self._finish_by_id(job_id, "internal"))
+            await asyncio.shield(self._finish_by_id(job_id, ErrorCode.INTERNAL))
         finally:
             deadline.cancel()
             await self._after_run(job_id, job.job_type, time.monotonic() - started)
@@ -358,7 +361,7 @@ class JobRunner:
     def _on_deadline(self, job_id: str) -> None:
         task = self._tasks.get(job_id)
         if task is not None and job_id not in self._stop_reasons:
-            self._stop_reasons[job_id] = "timeout"
+            self._stop_reasons[job_id] = ErrorCode.TIMEOUT
             task.cancel()
 
     async def _stop_task(self, job_id: str, reason: str) -> None:
@@ -380,7 +383,7 @@ class JobRunner:
             result_json = encode_result(result)
         except (TypeError, ValueError):
             log.exception("job result is not JSON-serialisable job_id=%s", job_id)
-            await self._finish_by_id(job_id, "internal")
+            await self._finish_by_id(job_id, ErrorCode.INTERNAL)
             return
         completed_at = utcnow()
         try:
@@ -424,7 +427,7 @@ class JobRunner:
         try:
             await self._retrying(job.job_id, lambda: self._store.update(
                 job.job_id, expect_attempt=attempt, status=JobStatus.FAILED, error_code=code,
-                error=message or _MESSAGES.get(code, _MESSAGES["internal"]), completed_at=completed_at))
+                error=message or _runner_message(code), completed_at=completed_at))
         except InvalidTransition:
             pass  # finished or taken over meanwhile: that state stands
 
@@ -480,8 +483,8 @@ class JobRunner:
                                               message=TAKEN_OVER)
                     log.warning("job taken over from a lost worker job_id=%s attempt=%d", job_id, job.attempt + 1)
                 else:
-                    await self._store.update(job_id, status=JobStatus.FAILED, error_code="interrupted",
-                                             error=_MESSAGES["interrupted"], completed_at=utcnow())
+                    await self._store.update(job_id, status=JobStatus.FAILED, error_code=ErrorCode.INTERRUPTED,
+                                             error=ErrorCode.INTERRUPTED.job_error(), completed_at=utcnow())
                     log.warning("job lost twice; failed job_id=%s", job_id)
             except InvalidTransition:
                 pass

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from server.error_codes import ErrorCode
 from server.errors import Gone, Unavailable
 from server.jobs.errors import InvalidTransition
 from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
@@ -80,7 +81,7 @@ class JobPage:
 class CursorExpired(Gone):
     """A change-feed cursor older than the store can answer exactly (Kubernetes' 410 contract)."""
 
-    default_code = "cursor_expired"
+    default_code = ErrorCode.CURSOR_EXPIRED
 
 
 def fair_share(max_jobs: int, owners: int) -> int:
@@ -285,10 +286,10 @@ class LocalSubscribers:
 class StoreUnavailable(Unavailable):
     """The shared store cannot be reached (503 ``store_unavailable`` with ``Retry-After``)."""
 
-    default_code = "store_unavailable"
+    default_code = ErrorCode.STORE_UNAVAILABLE
 
     def __init__(self, message: str = "The job store is unreachable; try again shortly"):
-        super().__init__(message, code="store_unavailable", retry_after=5)
+        super().__init__(message, code=ErrorCode.STORE_UNAVAILABLE, retry_after=5)
 
 
 def open_store(settings: StoreSettings, *, ttl_seconds: float, max_jobs: int) -> JobStore:

@@ -15,6 +15,7 @@ import enum
 from collections.abc import Callable
 from typing import TypeVar
 
+from server.error_codes import ErrorCode
 from server.errors import TooManyRequests, Unavailable
 from server.jobs.models import Job
 from server.jobs.store import ChangeCallback, JobStore
@@ -192,10 +193,10 @@ class Waiters:
         held = self._by_user.get(user_id, 0)
         if held >= self._max_per_user:
             raise TooManyRequests(f"At most {self._max_per_user} open long-polls or streams per user",
-                                  code="too_many_waits", retry_after=2)
+                                  code=ErrorCode.TOO_MANY_WAITS, retry_after=2)
         if len(self._open) >= self._max_total:
             raise Unavailable("The server holds too many open long-polls; poll instead",
-                              code="too_many_waits", retry_after=2)
+                              code=ErrorCode.TOO_MANY_WAITS, retry_after=2)
         self._by_user[user_id] = held + 1
 
     def _release(self, user_id: str, held: Held) -> None:

@@ -3,6 +3,7 @@
 // rendered result when it completes.
 
 import { el } from './dom.js';
+import { ERROR_CODES } from './error-codes.js';
 import { formatDuration, t } from './i18n.js';
 import { renderResult } from './results.js';
 import { apiErrorText, jobErrorText, progressText } from './states.js';
@@ -13,8 +14,8 @@ let ticker = null;
 
 /** The status word of a job, telling a cancelled or timed-out job from other failures. */
 export function statusLabel(job) {
-  if (job.status === 'failed' && job.error_code === 'cancelled') return t('status.cancelled');
-  if (job.status === 'failed' && job.error_code === 'timeout') return t('status.timeout');
+  if (job.status === 'failed' && job.error_code === ERROR_CODES.CANCELLED) return t('status.cancelled');
+  if (job.status === 'failed' && job.error_code === ERROR_CODES.TIMEOUT) return t('status.timeout');
   return t(`status.${job.status}`);
 }
 

@@ -1,7 +1,11 @@
-// UI strings. Keys are grouped by view; `{name}` marks a value filled in by t().
+// UI strings. Keys are grouped by view; `{name}` marks a value filled in by t(). The sentences of error codes
+// (jobError.<code>, apiError.<code>) come from error-codes.js, generated from server/error_codes.py.
+
+import { ERROR_STRINGS } from './error-codes.js';
 
 export const STRINGS = {
   en: {
+    ...ERROR_STRINGS.en,
     'app.title': 'Case analyses',
     'app.skip': 'Skip to content',
     'lang.en': 'English',
@@ -205,28 +209,7 @@ export const STRINGS = {
     'progress.offline_analysing': 'Demo analysis (no language model)',
     'progress.offline_complete': 'Demo analysis done',
 
-    'jobError.cancelled': 'The analysis was cancelled. Press Retry to run it again.',
-    'jobError.timeout': 'The analysis took longer than its time limit and was stopped. Press Retry; if it happens again, try with fewer or shorter documents.',
-    'jobError.interrupted': 'The server restarted while the analysis was running. Press Retry to run it again.',
-    'jobError.internal': 'The analysis failed because of an error on the server. Press Retry later; if it keeps failing, contact the administrator.',
-    'jobError.case_deleted': 'The case was deleted, so nothing was analysed or saved. Open another case.',
-    'jobError.no_transcript': 'The case no longer has a call transcript. Add the transcript, then press Retry.',
-    'jobError.no_documents': 'The case has no document with readable text. Upload a document with text (not a scan), then press Retry.',
-    'jobError.no_input': 'The case has neither a transcript nor a readable document. Add one, then press Retry.',
-    'jobError.provider_unavailable': 'The analysis service is unavailable or did not answer in time. Press Retry in a few minutes.',
-    'jobError.rate_limited': 'The analysis service is busy. Wait a few minutes, then press Retry.',
-    'jobError.invalid_output': 'The analysis service returned an answer that could not be used. Press Retry; if the input is long, try with fewer documents.',
-    'jobError.refused': 'The analysis service declined to analyse this case. Check the transcript and documents, or ask the administrator.',
-    'jobError.provider_auth': 'The analysis service rejected the server\'s credentials. Contact the administrator.',
-    'jobError.provider_rejected': 'The analysis service rejected the request. Contact the administrator.',
     'jobError.unknown': 'The analysis failed. Press Retry; if it keeps failing, contact the administrator.',
-
-    'apiError.no_transcript': 'The case has no call transcript to analyse. Add one first.',
-    'apiError.no_documents': 'The case has no document with readable text. Upload one first.',
-    'apiError.no_input': 'The case has neither a call transcript nor a document with readable text.',
-    'apiError.too_many_active_jobs': 'You already have many analyses running. Wait for one to finish.',
-    'apiError.shutting_down': 'The server is restarting. Try again in a moment.',
-    'apiError.already_finished': 'The analysis had already finished.',
 
     'result.demoBanner': 'Demo analysis: no language model was used; do not rely on it.',
     'result.demoDetail': 'It only quotes and lists what the transcript and documents say. Scores, ratings and advice are not assessed.',
@@ -249,6 +232,7 @@ export const STRINGS = {
     'field.medical_waiver.signature_date': 'Waiver signature date',
   },
   he: {
+    ...ERROR_STRINGS.he,
     'app.title': 'ניתוח תיקים',
     'app.skip': 'דילוג לתוכן',
     'lang.en': 'English',
@@ -454,28 +438,7 @@ export const STRINGS = {
     'progress.offline_analysing': 'ניתוח הדגמה (ללא מודל שפה)',
     'progress.offline_complete': 'ניתוח ההדגמה הסתיים',
 
-    'jobError.cancelled': 'הניתוח בוטל. לחצו על „ניסיון חוזר” כדי להפעיל אותו שוב.',
-    'jobError.timeout': 'הניתוח נמשך יותר מהזמן המותר והופסק. לחצו על „ניסיון חוזר”; אם זה חוזר, נסו עם פחות מסמכים או מסמכים קצרים יותר.',
-    'jobError.interrupted': 'השרת הופעל מחדש בזמן הניתוח. לחצו על „ניסיון חוזר” כדי להפעיל אותו שוב.',
-    'jobError.internal': 'הניתוח נכשל בגלל תקלה בשרת. נסו שוב מאוחר יותר; אם זה חוזר, פנו למנהל המערכת.',
-    'jobError.case_deleted': 'התיק נמחק, ולכן דבר לא נותח ולא נשמר. פתחו תיק אחר.',
-    'jobError.no_transcript': 'לתיק כבר אין תמליל שיחה. הוסיפו תמליל ולחצו על „ניסיון חוזר”.',
-    'jobError.no_documents': 'אין בתיק מסמך עם טקסט קריא. העלו מסמך עם טקסט (לא סריקה) ולחצו על „ניסיון חוזר”.',
-    'jobError.no_input': 'אין בתיק תמליל או מסמך קריא. הוסיפו אחד מהם ולחצו על „ניסיון חוזר”.',
-    'jobError.provider_unavailable': 'שירות הניתוח אינו זמין או לא ענה בזמן. לחצו על „ניסיון חוזר” בעוד כמה דקות.',
-    'jobError.rate_limited': 'שירות הניתוח עמוס. המתינו כמה דקות ולחצו על „ניסיון חוזר”.',
-    'jobError.invalid_output': 'שירות הניתוח החזיר תשובה שלא ניתן להשתמש בה. לחצו על „ניסיון חוזר”; אם הקלט ארוך, נסו עם פחות מסמכים.',
-    'jobError.refused': 'שירות הניתוח סירב לנתח את התיק. בדקו את התמליל והמסמכים, או פנו למנהל המערכת.',
-    'jobError.provider_auth': 'שירות הניתוח דחה את פרטי ההזדהות של השרת. פנו למנהל המערכת.',
-    'jobError.provider_rejected': 'שירות הניתוח דחה את הבקשה. פנו למנהל המערכת.',
     'jobError.unknown': 'הניתוח נכשל. לחצו על „ניסיון חוזר”; אם זה חוזר, פנו למנהל המערכת.',
-
-    'apiError.no_transcript': 'אין בתיק תמליל שיחה לניתוח. הוסיפו תמליל תחילה.',
-    'apiError.no_documents': 'אין בתיק מסמך עם טקסט קריא. העלו מסמך תחילה.',
-    'apiError.no_input': 'אין בתיק תמליל שיחה או מסמך עם טקסט קריא.',
-    'apiError.too_many_active_jobs': 'יש לכם כבר ניתוחים רבים בעבודה. המתינו שאחד מהם יסתיים.',
-    'apiError.shutting_down': 'השרת מופעל מחדש. נסו שוב בעוד רגע.',
-    'apiError.already_finished': 'הניתוח כבר הסתיים.',
 
     'result.demoBanner': 'ניתוח הדגמה: לא נעשה שימוש במודל שפה; אין להסתמך עליו.',
     'result.demoDetail': 'הוא רק מצטט ומונה את מה שכתוב בתמליל ובמסמכים. ציונים, הערכות והמלצות לא נבדקו.',

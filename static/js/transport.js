@@ -2,6 +2,8 @@
 // server does not hold requests, back off and say "reconnecting" on network errors, pause
 // while the tab is hidden, and never hold more than two long-polls open at once.
 
+import { ERROR_CODES } from './error-codes.js';
+
 export const LONG_POLL_SECONDS = 20; // under the server's 25 s cap and Heroku's 30 s router limit
 export const POLL_INTERVAL_MS = 2000; // the seed's recommended interval
 export const MAX_LONG_POLLS = 2; // browsers allow 6 connections per origin; leave room for actions
@@ -147,7 +149,8 @@ export class Follower {
 
   async handle(error) {
     if (error.aborted || !this.running) return; // stopped, or paused because the tab was hidden
-    if (error.status === 400 && (error.code === 'invalid_wait' || error.code === 'invalid_since')) {
+    const unusableWait = error.code === ERROR_CODES.INVALID_WAIT || error.code === ERROR_CODES.INVALID_SINCE;
+    if (error.status === 400 && unusableWait) {
       this.fallBackToPolling();
       return;
     }

@@ -1,7 +1,7 @@
-"""The page's message catalogue (static/js/strings.js) against what the server can send (issue 18):
-both languages have the same keys, and every job ``error_code`` and ``progress_code`` the server
-code can produce has a sentence in both. The codes are read from the server's source, so a new code
-without a translation fails here."""
+"""The page's message catalogue (static/js/strings.js, with the error-code sentences it takes from the
+generated static/js/error-codes.js) against what the server can send (issue 18): both languages have
+the same keys, and every job ``error_code`` (``server.error_codes``) and ``progress_code`` (read from
+the server's source) has a sentence in both, so a new code without a translation fails here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from server.error_codes import JOB_CODES, page_strings
 
 ROOT = Path(__file__).resolve().parents[2]
 STRINGS = ROOT / "static" / "js" / "strings.js"
@@ -18,7 +20,9 @@ KEY = re.compile(r"^\s*'([^']+)':", re.MULTILINE)
 def catalogue() -> dict[str, set[str]]:
     text = STRINGS.read_text(encoding="utf-8")
     english, hebrew = text.split("\n  he: {", 1)
-    return {"en": set(KEY.findall(english)), "he": set(KEY.findall(hebrew))}
+    generated = page_strings()  # what error-codes.js holds (tests/test_error_codes.py: it is up to date)
+    return {"en": set(KEY.findall(english)) | set(generated["en"]),
+            "he": set(KEY.findall(hebrew)) | set(generated["he"])}
 
 
 def server_source() -> str:
@@ -26,13 +30,8 @@ def server_source() -> str:
 
 
 def job_error_codes() -> set[str]:
-    """Codes a job can end with: ``JobFailed("code", ...)``, provider and runner message tables."""
-    source = server_source()
-    codes = set(re.findall(r"JobFailed\(\s*\"(\w+)\"", source))
-    codes |= set(re.findall(r"ProviderError\(\s*\"(\w+)\"", source))
-    for table in re.findall(r"_MESSAGES = \{(.*?)\n\}", source, re.DOTALL):
-        codes |= set(re.findall(r"^\s*\"(\w+)\":", table, re.MULTILINE))
-    return codes - {"truncated_output"}  # a message variant of invalid_output, not a code
+    """Codes a job can end with (``server.error_codes.JOB_CODES``)."""
+    return {code.value for code in JOB_CODES}
 
 
 def progress_codes() -> set[str]:

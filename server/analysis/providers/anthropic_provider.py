@@ -24,6 +24,7 @@ from server.analysis.providers.base import (
     Usage,
     status_code_error,
 )
+from server.error_codes import ErrorCode
 
 
 def make_client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> AsyncAnthropic:
@@ -89,21 +90,21 @@ class AnthropicProvider:
         except anthropic.APIStatusError as exc:
             raise status_code_error(exc.status_code) from exc
         except (anthropic.APIConnectionError, anthropic.APIError, httpx2.TransportError) as exc:
-            raise ProviderError("provider_unavailable") from exc
+            raise ProviderError(ErrorCode.PROVIDER_UNAVAILABLE) from exc
         except UNUSABLE_ANSWER_ERRORS as exc:  # the SDK could not assemble a message: not an answer
-            raise ProviderError("provider_unavailable") from exc
+            raise ProviderError(ErrorCode.PROVIDER_UNAVAILABLE) from exc
         if message.stop_reason is None:  # the stream ended before its message_delta: half an answer
-            raise ProviderError("provider_unavailable")
+            raise ProviderError(ErrorCode.PROVIDER_UNAVAILABLE)
         return message
 
 
 def _validated(kind: AnalysisKind, message: anthropic.types.Message) -> pydantic.BaseModel:
     if message.stop_reason == "refusal":
-        raise ProviderError("refused")
+        raise ProviderError(ErrorCode.REFUSED)
     if message.stop_reason == "max_tokens":
-        raise ProviderError("invalid_output", truncated=True)
+        raise ProviderError(ErrorCode.INVALID_OUTPUT, truncated=True)
     text = "".join(block.text for block in message.content if block.type == "text")
     try:
         return kind.schema.model_validate_json(text)
     except pydantic.ValidationError as exc:
-        raise ProviderError("invalid_output") from exc
+        raise ProviderError(ErrorCode.INVALID_OUTPUT) from exc

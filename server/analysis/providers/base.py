@@ -9,6 +9,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from server.analysis.inputs import AnalysisInput, AnalysisKind
+from server.error_codes import ErrorCode
 from server.jobs.errors import JobFailed
 
 ProgressCallback = Callable[..., Awaitable[None]]
@@ -64,15 +65,6 @@ class Provider(Protocol):
         ...
 
 
-_MESSAGES = {
-    "rate_limited": "The analysis service is busy (rate limit reached). Please try again in a few minutes.",
-    "provider_unavailable": "The analysis service is unavailable or did not answer in time. Please try again later.",
-    "invalid_output": "The analysis service returned an answer that could not be used. Please try again.",
-    "truncated_output": "The analysis was cut off because it grew too long. Please try again with fewer documents.",
-    "refused": "The analysis service declined to analyse this case.",
-    "provider_auth": "The analysis service rejected the server's credentials. Please contact the administrator.",
-    "provider_rejected": "The analysis service rejected the request. Please contact the administrator.",
-}
 
 
 class ProviderError(JobFailed):
@@ -88,9 +80,8 @@ class ProviderError(JobFailed):
         truncated: for ``invalid_output``, True when the token limit cut the output (message differs).
     """
 
-    def __init__(self, code: str, *, truncated: bool = False):
-        message = _MESSAGES["truncated_output" if truncated else code]
-        super().__init__(code, message)
+    def __init__(self, code: ErrorCode, *, truncated: bool = False):
+        super().__init__(code, code.job_error("truncated" if truncated else None))
 
 
 # What the SDKs raise when a 200 answer is not their format at all (an HTML error page, free text,
@@ -104,9 +95,9 @@ UNUSABLE_ANSWER_ERRORS: tuple[type[Exception], ...] = (
 def status_code_error(status: int) -> ProviderError:
     """The ``ProviderError`` for an HTTP error status the SDK gave up on."""
     if status == 429:
-        return ProviderError("rate_limited")
+        return ProviderError(ErrorCode.RATE_LIMITED)
     if status in (401, 403):
-        return ProviderError("provider_auth")
+        return ProviderError(ErrorCode.PROVIDER_AUTH)
     if status >= 500 or status in (408, 409):
-        return ProviderError("provider_unavailable")
-    return ProviderError("provider_rejected")
+        return ProviderError(ErrorCode.PROVIDER_UNAVAILABLE)
+    return ProviderError(ErrorCode.PROVIDER_REJECTED)

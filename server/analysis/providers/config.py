@@ -21,10 +21,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated
+
+from pydantic import SecretStr
 
 from server.analysis.inputs import AnalysisKind
-from server.errors import ConfigError
+from server.environment import (
+    EnvironmentSection,
+    bounded,
+    choice,
+    http_url,
+    raise_problems,
+    read,
+    reveal,
+    secret_text,
+    text,
+)
 
 PROVIDER_NAMES = ("openai", "anthropic", "offline")
 DEFAULT_PROVIDERS = {
@@ -70,75 +82,56 @@ class LLMSettings:
 
         Raises:
             ConfigError: a value is malformed or, in production, a needed key is missing; the
-                message names the variable and what it expects.
+                message names the variable and what it expects (every problem, one per line).
         """
-        keys = {"openai": _text(env, "OPENAI_API_KEY"), "anthropic": _text(env, "ANTHROPIC_API_KEY")}
-        providers: dict[AnalysisKind, str] = {}
-        fallbacks: list[AnalysisKind] = []
-        for kind, default in DEFAULT_PROVIDERS.items():
-            name = _choice(env, provider_variable(kind), default)
-            if name != "offline" and keys[name] is None:
-                if production:
-                    raise ConfigError(
-                        f"{name.upper()}_API_KEY is required in production: {provider_variable(kind)} "
-                        f"selects {name}; set the key or set {provider_variable(kind)}=offline"
-                    )
-                name = "offline"
-                fallbacks.append(kind)
-            providers[kind] = name
-        return cls(
-            openai_api_key=keys["openai"],
-            anthropic_api_key=keys["anthropic"],
-            openai_model=_text(env, "OPENAI_MODEL") or cls.openai_model,
-            anthropic_model=_text(env, "ANTHROPIC_MODEL") or cls.anthropic_model,
-            openai_base_url=_url(env, "OPENAI_BASE_URL"),
-            anthropic_base_url=_url(env, "ANTHROPIC_BASE_URL"),
-            timeout_seconds=_number(env, "LLM_TIMEOUT_SECONDS", 120.0, float, 1, 3600),
-            max_retries=int(_number(env, "LLM_MAX_RETRIES", 2, int, 0, 10)),
-            max_output_tokens=int(_number(env, "LLM_MAX_OUTPUT_TOKENS", 16000, int, 256, 200_000)),
-            providers=providers,
-            fallbacks=tuple(fallbacks),
-        )
+        problems: list[str] = []
+        settings, selected = read_llm(env, problems)
+        if production:
+            for kind in settings.fallbacks:
+                name, variable = selected[kind], provider_variable(kind)
+                problems.append(f"{name.upper()}_API_KEY is required in production: {variable} selects {name}; "
+                                f"set the key or set {variable}=offline")
+        raise_problems(problems)
+        return settings
 
 
-def _text(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
+class _LLMEnvironment(EnvironmentSection):
+    """The variables of LLMSettings."""
+
+    OPENAI_API_KEY: Annotated[SecretStr | None, secret_text()] = None
+    ANTHROPIC_API_KEY: Annotated[SecretStr | None, secret_text()] = None
+    PROVIDER_CALL_ANALYSIS: Annotated[str, choice(*PROVIDER_NAMES)] = DEFAULT_PROVIDERS[AnalysisKind.CALL_ANALYSIS]
+    PROVIDER_DOCUMENT_ANALYSIS_AGENT: Annotated[str, choice(*PROVIDER_NAMES)] = \
+        DEFAULT_PROVIDERS[AnalysisKind.DOCUMENT_ANALYSIS_AGENT]
+    PROVIDER_DOCUMENT_ANALYSIS_FORM7801: Annotated[str, choice(*PROVIDER_NAMES)] = \
+        DEFAULT_PROVIDERS[AnalysisKind.DOCUMENT_ANALYSIS_FORM7801]
+    OPENAI_MODEL: Annotated[str, text()] = LLMSettings.openai_model
+    ANTHROPIC_MODEL: Annotated[str, text()] = LLMSettings.anthropic_model
+    OPENAI_BASE_URL: Annotated[str | None, http_url()] = None
+    ANTHROPIC_BASE_URL: Annotated[str | None, http_url()] = None
+    LLM_TIMEOUT_SECONDS: Annotated[float, bounded(float, 1, 3600)] = LLMSettings.timeout_seconds
+    LLM_MAX_RETRIES: Annotated[int, bounded(int, 0, 10)] = LLMSettings.max_retries
+    LLM_MAX_OUTPUT_TOKENS: Annotated[int, bounded(int, 256, 200_000)] = LLMSettings.max_output_tokens
 
 
-def _problem(env: Mapping[str, str], message: str, default: Any) -> Any:
-    """Raise ``ConfigError(message)``; when ``env`` collects problems (``server.config`` reading every
-    setting before it reports), note it there and go on with ``default`` instead."""
-    problems = getattr(env, "problems", None)
-    if problems is None:
-        raise ConfigError(message)
-    problems.append(message)
-    return default
+def read_llm(env: Mapping[str, str], problems: list[str]) -> tuple[LLMSettings, dict[AnalysisKind, str]]:
+    """``LLMSettings`` with the development rules: a kind whose provider has no key falls back to
+    the offline analyzer (listed in ``fallbacks``). Refused values go to ``problems``.
 
-
-def _choice(env: Mapping[str, str], name: str, default: str) -> str:
-    value = (_text(env, name) or default).lower()
-    if value not in PROVIDER_NAMES:
-        return str(_problem(env, f"{name} must be one of {', '.join(PROVIDER_NAMES)}; got {value!r}", default))
-    return value
-
-
-def _url(env: Mapping[str, str], name: str) -> str | None:
-    value = _text(env, name)
-    if value is not None and not value.startswith(("http://", "https://")):
-        return _problem(env, f"{name} must be an http:// or https:// URL", None)  # type: ignore[no-any-return]
-    return value
-
-
-def _number(env: Mapping[str, str], name: str, default: float, kind: type, low: float, high: float) -> float:
-    raw = _text(env, name)
-    if raw is None:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        return float(_problem(env, f"{name} must be {'an integer' if kind is int else 'a number'} "
-                                   f"between {low:g} and {high:g}; got {raw!r}", default))
-    if not low <= value <= high:
-        return float(_problem(env, f"{name} must be between {low:g} and {high:g}; got {raw!r}", default))
-    return float(value)
+    Returns:
+        The settings, and the provider each kind's variable selected (before any fallback).
+    """
+    values = read(_LLMEnvironment, env, problems)
+    keys = {"openai": reveal(values.OPENAI_API_KEY), "anthropic": reveal(values.ANTHROPIC_API_KEY)}
+    selected = {kind: getattr(values, provider_variable(kind)) for kind in DEFAULT_PROVIDERS}
+    providers = {kind: name if name == "offline" or keys[name] is not None else "offline"
+                 for kind, name in selected.items()}
+    settings = LLMSettings(
+        openai_api_key=keys["openai"], anthropic_api_key=keys["anthropic"],
+        openai_model=values.OPENAI_MODEL, anthropic_model=values.ANTHROPIC_MODEL,
+        openai_base_url=values.OPENAI_BASE_URL, anthropic_base_url=values.ANTHROPIC_BASE_URL,
+        timeout_seconds=values.LLM_TIMEOUT_SECONDS, max_retries=values.LLM_MAX_RETRIES,
+        max_output_tokens=values.LLM_MAX_OUTPUT_TOKENS, providers=providers,
+        fallbacks=tuple(kind for kind in selected if providers[kind] != selected[kind]),
+    )
+    return settings, selected

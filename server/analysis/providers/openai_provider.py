@@ -24,6 +24,7 @@ from server.analysis.providers.base import (
     Usage,
     status_code_error,
 )
+from server.error_codes import ErrorCode
 
 
 def make_client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> AsyncOpenAI:
@@ -87,27 +88,27 @@ class OpenAIProvider:
                     if event.type == "content.delta":
                         await meter.add(event.delta)
                 if not _finished(stream):  # no chunk, or none with a finish reason: not a whole answer
-                    raise ProviderError("provider_unavailable")
+                    raise ProviderError(ErrorCode.PROVIDER_UNAVAILABLE)
                 completion = await stream.get_final_completion()
         except ProviderError:
             raise
         except openai.LengthFinishReasonError as exc:
-            raise ProviderError("invalid_output", truncated=True) from exc
+            raise ProviderError(ErrorCode.INVALID_OUTPUT, truncated=True) from exc
         except openai.ContentFilterFinishReasonError as exc:
-            raise ProviderError("refused") from exc
+            raise ProviderError(ErrorCode.REFUSED) from exc
         except (pydantic.ValidationError, json.JSONDecodeError) as exc:
             # The SDK validates the content as soon as the stream ends: a cut-off answer fails
             # validation before LengthFinishReasonError is raised, so look at the finish reason.
             # Before the end, a JSON error is the event stream itself (an HTML page, text): no answer.
             if not _finished(stream):
-                raise ProviderError("provider_unavailable") from exc
-            raise ProviderError("invalid_output", truncated=_was_cut(stream)) from exc
+                raise ProviderError(ErrorCode.PROVIDER_UNAVAILABLE) from exc
+            raise ProviderError(ErrorCode.INVALID_OUTPUT, truncated=_was_cut(stream)) from exc
         except openai.APIStatusError as exc:
             raise status_code_error(exc.status_code) from exc
         except (openai.APIConnectionError, openai.APIError, httpx2.TransportError) as exc:
-            raise ProviderError("provider_unavailable") from exc
+            raise ProviderError(ErrorCode.PROVIDER_UNAVAILABLE) from exc
         except UNUSABLE_ANSWER_ERRORS as exc:  # the SDK choked on something that was not an answer
-            raise ProviderError("provider_unavailable") from exc
+            raise ProviderError(ErrorCode.PROVIDER_UNAVAILABLE) from exc
         return _parsed(completion), _usage(completion)
 
 
@@ -131,12 +132,12 @@ def _was_cut(stream: object) -> bool:
 def _parsed(completion: object) -> pydantic.BaseModel:
     choices = getattr(completion, "choices", None) or []
     if not choices:
-        raise ProviderError("invalid_output")
+        raise ProviderError(ErrorCode.INVALID_OUTPUT)
     message = choices[0].message
     if message.refusal:
-        raise ProviderError("refused")
+        raise ProviderError(ErrorCode.REFUSED)
     if message.parsed is None:
-        raise ProviderError("invalid_output")
+        raise ProviderError(ErrorCode.INVALID_OUTPUT)
     return message.parsed
 
 
