@@ -40,14 +40,19 @@ def hs256(payload, key=TEST_SECRET):
     return jwt.encode(payload, key, algorithm="HS256")
 
 
-@pytest.mark.parametrize("name,token", [
+BAD_TOKENS = [
     ("alg none", jwt.encode(claims(), None, algorithm="none")),
     ("wrong secret", hs256(claims(), "another-secret-that-is-also-long-enough-0000")),
     ("expired", hs256(claims(exp=int(time.time()) - 3600))),
     ("missing exp", hs256(claims(exp=None))),
     ("missing sub", hs256(claims(sub=None))),
     ("garbage", "not.a.jwt"),
-])
+]
+
+
+# Test ids from the name only: a token holds the time, and pytest-xdist needs every worker to collect
+# the same ids.
+@pytest.mark.parametrize("name,token", BAD_TOKENS, ids=[name for name, _ in BAD_TOKENS])
 @pytest.mark.gen_test(timeout=10)
 async def test_bad_token_is_401_with_www_authenticate(api, name, token):
     reply = await api.get("/jobs", user=None, headers={"Authorization": f"Bearer {token}"})
