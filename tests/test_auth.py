@@ -164,10 +164,11 @@ async def test_every_route_but_public_ones_requires_a_token(api, services):
 def test_token_cache_never_outlives_exp():
     settings = AuthSettings(key=TEST_SECRET, algorithms=("HS256",), leeway_seconds=0)
     verifier = TokenVerifier(settings, max_entries=2)
-    token = hs256(claims(exp=int(time.time()) + 1))
+    exp = int(time.time()) + 2  # valid for at least 1 s: exp + 1 could end a millisecond after minting
+    token = hs256(claims(exp=exp))
     assert verifier.verify(token).user_id == "alice"
     assert verifier.verify(token).user_id == "alice"  # from the cache
-    time.sleep(1.6)
+    time.sleep(max(0.0, exp + 0.1 - time.time()))  # just past exp (PyJWT and the cache: expired at exp)
     with pytest.raises(Unauthenticated):
         verifier.verify(token)
     for user in ("a", "b", "c"):  # bounded: the oldest entries go first
