@@ -45,6 +45,8 @@ setup(
             # pytest-tornado 0.8.1 imports pkg_resources, which setuptools 82 removed.
             "setuptools<82",
             "pytest-timeout>=2.3",
+            # Runs the suite in parallel workers (pytest.ini addopts); 3.7 added Python 3.13 (the tox matrix).
+            "pytest-xdist>=3.7,<4",
             "fpdf2>=2.7",  # generates the test PDFs (Hebrew with DejaVu Sans)
             "uharfbuzz>=0.39",  # fpdf2's text shaping: test PDFs with Hebrew stored in visual order
             "reportlab>=4,<6",  # generates test PDFs with filled AcroForm fields (fpdf2 cannot)

@@ -40,14 +40,19 @@ def hs256(payload, key=TEST_SECRET):
     return jwt.encode(payload, key, algorithm="HS256")
 
 
-@pytest.mark.parametrize("name,token", [
+BAD_TOKENS = [
     ("alg none", jwt.encode(claims(), None, algorithm="none")),
     ("wrong secret", hs256(claims(), "another-secret-that-is-also-long-enough-0000")),
     ("expired", hs256(claims(exp=int(time.time()) - 3600))),
     ("missing exp", hs256(claims(exp=None))),
     ("missing sub", hs256(claims(sub=None))),
     ("garbage", "not.a.jwt"),
-])
+]
+
+
+# Test ids from the name only: a token holds the time, and pytest-xdist needs every worker to collect
+# the same ids.
+@pytest.mark.parametrize("name,token", BAD_TOKENS, ids=[name for name, _ in BAD_TOKENS])
 @pytest.mark.gen_test(timeout=10)
 async def test_bad_token_is_401_with_www_authenticate(api, name, token):
     reply = await api.get("/jobs", user=None, headers={"Authorization": f"Bearer {token}"})
@@ -159,10 +164,11 @@ async def test_every_route_but_public_ones_requires_a_token(api, services):
 def test_token_cache_never_outlives_exp():
     settings = AuthSettings(key=TEST_SECRET, algorithms=("HS256",), leeway_seconds=0)
     verifier = TokenVerifier(settings, max_entries=2)
-    token = hs256(claims(exp=int(time.time()) + 1))
+    exp = int(time.time()) + 2  # valid for at least 1 s: exp + 1 could end a millisecond after minting
+    token = hs256(claims(exp=exp))
     assert verifier.verify(token).user_id == "alice"
     assert verifier.verify(token).user_id == "alice"  # from the cache
-    time.sleep(1.6)
+    time.sleep(max(0.0, exp + 0.1 - time.time()))  # just past exp (PyJWT and the cache: expired at exp)
     with pytest.raises(Unauthenticated):
         verifier.verify(token)
     for user in ("a", "b", "c"):  # bounded: the oldest entries go first

@@ -11,15 +11,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TARGET = "tests/cases/test_repository.py::test_repository_persists_across_reopen[postgresql]"
 
 
-def run_without_binaries(ci: str) -> subprocess.CompletedProcess[str]:
+def start_without_binaries(ci: str) -> subprocess.Popen[str]:
+    """A child pytest running ``TARGET`` with no PostgreSQL binaries and ``CI=ci``."""
     env = {**os.environ, "POSTGRES_BIN_DIR": "/nonexistent/postgresql/bin", "CI": ci}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", TARGET],  # noqa: S603
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    # -n 0: one test in this process, not pytest.ini's parallel workers (they would only add start-up time).
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", "0",  # noqa: S603
+                             TARGET], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_postgres_tests_without_binaries_skip_with_hint_or_fail_under_ci():
-    local = run_without_binaries("")
-    assert local.returncode == 0 and "1 skipped" in local.stdout, local.stdout[-2000:]
-    assert "apt-get install postgresql" in local.stdout
-    ci = run_without_binaries("true")
-    assert ci.returncode != 0 and "CI=true but PostgreSQL server binaries not found" in ci.stdout, ci.stdout[-2000:]
+    # Both children at once: each spends seconds importing the app, and they share nothing.
+    children = [start_without_binaries(""), start_without_binaries("true")]
+    try:
+        (local, _), (ci, _) = [child.communicate(timeout=120) for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+    local_status, ci_status = (child.returncode for child in children)
+    assert local_status == 0 and "1 skipped" in local, local[-2000:]
+    assert "apt-get install postgresql" in local
+    assert ci_status != 0 and "CI=true but PostgreSQL server binaries not found" in ci, ci[-2000:]
