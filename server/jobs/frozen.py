@@ -3,9 +3,11 @@ public JSON already rendered (issue 19).
 
 Why: a ``Job`` is a container the garbage collector tracks, so 100,000 stored jobs made every full
 collection walk 100,000 objects and their fields (tens of milliseconds with the IOLoop stopped). A
-tuple whose items are all untracked (strings, numbers, ``None``, datetimes, dicts of such) is untracked by
-the collector at its first pass and never walked again. The status is kept as its string value
-(an enum member is a tracked object), and the rendered answer replaces ``result_json`` (sliced back out
+tuple whose items are all untracked (strings, numbers, ``None``, datetimes, tuples of such) is untracked by
+the collector at its first pass and never walked again. Any dict, even an untracked one, keeps its tuple
+tracked (CPython's ``_PyTuple_MaybeUntrack`` asks only whether an item *may* be tracked), so the dicts
+(metadata, params, progress params) are kept as tuples of their items; the status is kept as its string
+value (an enum member is a tracked object), and the rendered answer replaces ``result_json`` (sliced back out
 when the job is read), so a finished job costs no more memory than before and a poll of it encodes
 nothing.
 """
@@ -29,6 +31,7 @@ _OWNER = _NAMES.index("owner_id")
 _METADATA = _NAMES.index("metadata")
 _COMPLETED_AT = _NAMES.index("completed_at")
 _NUMBER = _NAMES.index("number")
+_DICTS = tuple(_NAMES.index(name) for name in ("metadata", "params", "progress_params"))
 _STATUSES = {status.value: status for status in JobStatus}
 
 
@@ -40,6 +43,9 @@ def freeze(job: Job) -> Frozen:
     # Where the result starts in the answer (it is its last member), instead of a second copy of it.
     values[_RESULT] = None if job.result_json is None else len(rendered) - len(job.result_json) - 1
     values[_RENDERED] = rendered
+    for index in _DICTS:
+        if values[index] is not None:
+            values[index] = tuple(values[index].items())
     return tuple(values)
 
 
@@ -50,6 +56,9 @@ def thaw(record: Frozen) -> Job:
     start = record[_RESULT]
     if start is not None:
         values[_RESULT] = record[_RENDERED][start:-1]
+    for index in _DICTS:
+        if values[index] is not None:
+            values[index] = dict(values[index])
     return Job(*values)
 
 
@@ -74,4 +83,4 @@ def passes(record: Frozen, status: JobStatus | None, job_type: str | None, case_
         return False
     if job_type is not None and record[_JOB_TYPE] != job_type:
         return False
-    return case_id is None or record[_METADATA].get("case_id") == case_id
+    return case_id is None or dict(record[_METADATA]).get("case_id") == case_id

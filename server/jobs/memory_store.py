@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import logging
 import secrets
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -45,8 +45,12 @@ class _Owner:
 
     generation: str = field(default_factory=lambda: secrets.token_hex(3))
     jobs: dict[str, None] = field(default_factory=dict)  # creation order
-    finished: OrderedDict[str, None] = field(default_factory=OrderedDict)  # completion order
-    changes: OrderedDict[str, int] = field(default_factory=OrderedDict)  # job id -> seq, change order
+    # Completion order. A job leaves it oldest first (the sweep and eviction both take an owner's oldest
+    # finished job), so a deque does: the collector walks it item by item, an OrderedDict node by node.
+    finished: deque[str] = field(default_factory=deque)
+    # job id -> seq, change order. A plain dict of strings and ints, which the garbage collector does not
+    # track (an OrderedDict it walks entry by entry at every full collection: issue 19).
+    changes: dict[str, int] = field(default_factory=dict)
     seq: int = 0  # this owner's change counter: their cursor reveals nothing about others
     removed_at: int = 0
     active: int = 0
@@ -134,7 +138,7 @@ class MemoryJobStore(LocalSubscribers):
         self._owners: dict[str, _Owner] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()  # completion order
         self._tombstones: OrderedDict[str, str] = OrderedDict()  # job id -> owner id
-        self._changes: OrderedDict[str, int] = OrderedDict()  # every job, change order (admin feed)
+        self._changes: dict[str, int] = {}  # every job, change order (admin feed); untracked, as _Owner.changes
         self._queues: dict[str, _Queue] = {}
         self._leases: dict[str, tuple[str, float]] = {}  # job id -> (worker, until)
         self._dedupe: dict[str, str] = {}  # dedupe key -> the active job holding it
@@ -304,10 +308,10 @@ class MemoryJobStore(LocalSubscribers):
         share = fair_share(self._max_jobs, len(self._owners) + (creator not in self._owners))
         mine = self._owners.get(creator)
         if mine is not None and len(mine.jobs) >= share and mine.finished:
-            return next(iter(mine.finished))
+            return mine.finished[0]
         heavy = sorted((owner for owner in self._owners.values() if len(owner.jobs) > share and owner.finished),
                        key=lambda owner: len(owner.jobs), reverse=True)
-        return next(iter(heavy[0].finished)) if heavy else None
+        return heavy[0].finished[0] if heavy else None
 
     async def update(self, job_id: str, *, expect_attempt: int | None = None, **changes: Any) -> Job:
         current = self._job(job_id)
@@ -326,7 +330,7 @@ class MemoryJobStore(LocalSubscribers):
             self._leases.pop(job.job_id, None)
             self._release_dedupe(job.job_id)
             owner.active -= 1
-            owner.finished[job.job_id] = None
+            owner.finished.append(job.job_id)
             self._finished[job.job_id] = None
         self._record_change(job, owner)
         return self._with_position(job)
@@ -411,7 +415,10 @@ class MemoryJobStore(LocalSubscribers):
         self._removed_at = self._seq
         owner = self._owners[owner_id]
         del owner.jobs[job_id]
-        owner.finished.pop(job_id, None)
+        if owner.finished and owner.finished[0] == job_id:
+            owner.finished.popleft()
+        elif job_id in owner.finished:  # not expected (see _Owner.finished), but never leave a stale id
+            owner.finished.remove(job_id)
         owner.changes.pop(job_id, None)
         owner.seq += 1
         owner.removed_at = owner.seq
@@ -424,10 +431,10 @@ class MemoryJobStore(LocalSubscribers):
     def _record_change(self, job: Job, owner: _Owner) -> None:
         self._seq += 1
         owner.seq += 1
+        self._changes.pop(job.job_id, None)  # re-inserted last: change order
         self._changes[job.job_id] = self._seq
-        self._changes.move_to_end(job.job_id)
+        owner.changes.pop(job.job_id, None)
         owner.changes[job.job_id] = owner.seq
-        owner.changes.move_to_end(job.job_id)
         if self._job_subscribers.has(job.job_id) or self._owner_subscribers.has(job.owner_id) \
                 or self._owner_subscribers.has(ALL):
             shown = self._with_position(job)
