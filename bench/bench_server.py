@@ -215,6 +215,7 @@ async def main() -> None:
     services.runner.register("queued", queued, concurrency=4)
     count_store_changes(services)
     app = make_app(services)
+    gc.freeze()  # as `python -m server` does once started
     app.add_handlers(r".*", [(r"/bench/(\w+)/?([^/]*)", Control, {"services": services, "gates": gates})])
     start_background(services)
     sockets, bare_sockets = loopback_sockets(), loopback_sockets()
