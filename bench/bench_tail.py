@@ -98,21 +98,33 @@ end
 """
 
 
-def wrk(server: Server, headers: dict[str, str], seconds: float, connections: int) -> tuple[float, float]:
-    """(requests/s, p99 ms) of one wrk run cycling over the server's job paths."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(server: Server, headers: dict[str, str], seconds: float, connections: int) -> tuple[float, float, float]:
+    """(requests/s, p99 ms, server CPU microseconds per request) of one wrk run cycling over the
+    server's job paths. The CPU per request does not depend on how much of a core the server got
+    (the machine is shared), so its ratios are the steadier ones."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_WRK_SCRIPT % ", ".join(f'"{path}"' for path in server.paths[:200]))
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", script.name]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
+    cpu_before = cpu_seconds(server.process.pid)
     output = subprocess.run([*command, f"http://127.0.0.1:{server.port}/"], capture_output=True, text=True,  # noqa: S603
                             check=True).stdout
+    cpu = cpu_seconds(server.process.pid) - cpu_before
     os.unlink(script.name)
     if "Non-2xx" in output:
         raise RuntimeError(f"{server.name}: wrk saw error answers:\n{output}")
     rps = float(next(line.split()[1] for line in output.splitlines() if line.startswith("Requests/sec")))
     p99 = next(line.split()[1] for line in output.splitlines() if line.strip().startswith("99%"))
-    return rps, _ms(p99)
+    requests = int(next(line.split()[0] for line in output.splitlines() if " requests in " in line))
+    return rps, _ms(p99), cpu * 1e6 / requests
 
 
 def _ms(value: str) -> float:
@@ -133,19 +145,22 @@ def throughput(servers: list[Server], headers: dict[str, str], args: argparse.Na
 
 
 def print_header(names: list[str]) -> None:
-    extra = "".join(f" | {name} | vs ceiling" for name in names[3:])
+    extra = "".join(f" | {name} | vs ceiling | its CPU/req" for name in names[3:])
     print(f"| round | {names[0]} | {names[1]} | {names[2]} | vs peer | vs ceiling | "
-          f"p99: peer / ceiling / this{extra} | load avg |")
-    print("|---|---|---|---|---|---|---|" + "---|---|" * len(names[3:]) + "---|")
+          f"p99: peer / ceiling / this | CPU µs/req: peer / ceiling / this | CPU vs peer / ceiling{extra} | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|" + "---|---|---|" * len(names[3:]) + "---|")
 
 
 def print_row(row: dict, names: list[str]) -> None:
-    (peer, peer_p99), (ceiling, ceiling_p99), (ours, ours_p99) = (row[name] for name in names[:3])
-    extra = "".join(f" | {row[name][0]:,.0f} ({row[name][1]:.1f} ms) | {row[name][0] / ceiling:.2f}"
-                    for name in names[3:])
+    """One round; the CPU columns compare CPU per request: a ratio above 1 means this server needs less."""
+    (peer, peer_p99, peer_cpu), (ceiling, ceiling_p99, ceiling_cpu), (ours, ours_p99, ours_cpu) = (
+        row[name] for name in names[:3])
+    extra = "".join(f" | {row[name][0]:,.0f} ({row[name][1]:.1f} ms) | {row[name][0] / ceiling:.2f} | "
+                    f"{row[name][2]:.0f} µs" for name in names[3:])
     print(f"| {row['round']} | {peer:,.0f} req/s | {ceiling:,.0f} | {ours:,.0f} | {ours / peer:.2f}x | "
           f"{ours / ceiling:.2f} | {peer_p99:.1f} / {ceiling_p99:.1f} / {ours_p99:.1f} ms "
-          f"({ours_p99 / ceiling_p99:.2f}x){extra} | {row['load_average']} |", flush=True)
+          f"({ours_p99 / ceiling_p99:.2f}x) | {peer_cpu:.0f} / {ceiling_cpu:.0f} / {ours_cpu:.0f} | "
+          f"{peer_cpu / ours_cpu:.2f}x / {ceiling_cpu / ours_cpu:.2f}{extra} | {row['load_average']} |", flush=True)
 
 
 # -- 2. fixed rate ---------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Written the way a FastAPI service usually is: jobs in a dict of pydantic models, an ``HTTPBearer``
 dependency that verifies the HS256 token with PyJWT on every request, the view returned through
-``response_model`` with the version ETag; plain polling (no long-poll). uvicorn runs with its
+``response_model`` with the version ETag; ``async def`` throughout (nothing blocks, so no thread
+pool); plain polling (no long-poll). uvicorn runs with its
 defaults (``loop="auto"``, ``http="auto"``: uvloop and httptools when installed, as
 ``fastapi[standard]`` installs them), one process, access log off.
 
@@ -65,7 +66,7 @@ bearer = HTTPBearer()
 JOBS: dict[str, JobView] = {}
 
 
-def caller(credentials: HTTPAuthorizationCredentials = Depends(bearer)) -> Caller:  # noqa: B008 (FastAPI idiom)
+async def caller(credentials: HTTPAuthorizationCredentials = Depends(bearer)) -> Caller:  # noqa: B008 (FastAPI idiom)
     try:
         claims = jwt.decode(credentials.credentials, SECRET, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
@@ -74,7 +75,7 @@ def caller(credentials: HTTPAuthorizationCredentials = Depends(bearer)) -> Calle
 
 
 @app.get("/jobs/{job_id}", response_model=JobView, response_model_exclude={"owner_id"})
-def get_job(job_id: str, response: Response, who: Caller = Depends(caller)) -> JobView:  # noqa: B008
+async def get_job(job_id: str, response: Response, who: Caller = Depends(caller)) -> JobView:  # noqa: B008
     job = JOBS.get(job_id)
     if job is None or not (who.is_admin or job.owner_id == who.user_id):
         raise HTTPException(404, {"detail": "Job not found", "code": "not_found"})
