@@ -143,8 +143,10 @@ class StallWatch:
     """Times the IOLoop's stalls (how late a 1 ms timer fires) and every garbage collection.
 
     A stall is wall-clock time, so on a shared machine it includes the time the process waited for a
-    core; ``max_cpu_between_ticks_ms`` is the CPU this thread spent between two ticks, the part of a
-    stall that this process's own work made (one long callback, a collection, a sweep batch)."""
+    core; ``max_cpu_between_ticks_ms`` is the CPU this thread spent between two ticks (under saturation,
+    many short callbacks), and ``longest_callback_cpu_ms`` the CPU of the longest single IOLoop callback
+    (every ``asyncio`` handle is timed while watching): the stall this process's own code made, whatever
+    the machine's load (one long callback, a collection inside it, a sweep batch)."""
 
     TICK = 0.001
 
@@ -160,6 +162,18 @@ class StallWatch:
         loop = asyncio.get_running_loop()
         gc.callbacks.append(self._on_gc)
         self._schedule(loop)
+        self.longest = (0.0, "")
+        self._original_run = run = asyncio.events.Handle._run
+        watch = self
+
+        def timed(handle: asyncio.Handle) -> None:
+            started = time.thread_time()
+            run(handle)
+            spent = time.thread_time() - started
+            if spent > watch.longest[0]:
+                watch.longest = (spent, repr(handle)[:160])
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         due = loop.time() + self.TICK
@@ -182,12 +196,14 @@ class StallWatch:
         assert self._handle is not None
         self._handle.cancel()
         gc.callbacks.remove(self._on_gc)
+        asyncio.events.Handle._run = self._original_run  # type: ignore[method-assign]
         stalls = sorted(self.stalls, reverse=True)
         by_gen = {gen: sorted((s for g, s in self.collections if g == gen), reverse=True) for gen in (0, 1, 2)}
         return {"ticks": len(stalls), "max_stall_ms": stalls[0] * 1000, "top_stalls_ms": [s * 1000 for s in stalls[:5]],
                 "stalls_over_10ms": sum(s > 0.010 for s in stalls),
                 "max_cpu_between_ticks_ms": max(self.cpu) * 1000,
                 "top_cpu_between_ticks_ms": [c * 1000 for c in sorted(self.cpu, reverse=True)[:5]],
+                "longest_callback_cpu_ms": self.longest[0] * 1000, "longest_callback": self.longest[1],
                 "gc": {f"gen{gen}": {"count": len(times), "max_ms": times[0] * 1000 if times else 0.0,
                                      "total_ms": sum(times) * 1000} for gen, times in by_gen.items()}}
 
