@@ -59,6 +59,14 @@ setup(
             "openapi-spec-validator>=0.7,<1",  # GET /openapi.json is valid OpenAPI 3.1
             "schemathesis>=4.30,<5",  # fuzzes the running server against its OpenAPI document (tests/openapi)
         ],
+        # bench/ only (issue 19): the FastAPI + uvicorn peer of the job contract (uvicorn[standard]: uvloop and
+        # httptools, as fastapi[standard] deploys it) and the profilers the figures in bench/README.md came from.
+        "bench": [
+            "fastapi>=0.115,<1",
+            "uvicorn[standard]>=0.30,<1",
+            "py-spy>=0.3.14",
+            "pyinstrument>=4.6,<6",
+        ],
     },
     entry_points={"console_scripts": ["case-job-server=server.__main__:main"]},
 )

@@ -3,12 +3,18 @@
 Prints one JSON line ``{"port": ..., "bare_port": ...}`` when ready. ``bare_port`` serves a bare
 Tornado handler returning a fixed body of a finished job's size: the ceiling on this machine.
 Control routes (this process only, never in the server's route table):
-  POST /bench/populate?n=N&result_bytes=B  N finished jobs, each with a distinct B-byte result
+  POST /bench/populate?n=N&result_bytes=B&start=S  N finished jobs numbered from S, each with a distinct
+                                                    B-byte result (owner user-<number % 100>)
   POST /bench/sweep                         expire everything, measuring the longest IOLoop stall
   POST /bench/gated?n=N&owner=U             N running jobs that wait for /bench/release
   POST /bench/release/{job_id}              let one gated job complete now
   POST /bench/timed?n=N                     N jobs that complete after a random 0.5-4 s
   POST /bench/waiters                       number of open long-polls and streams
+  POST /bench/watch                         start timing IOLoop stalls and garbage collections
+  POST /bench/watched                       stop timing; the longest stalls and collections (ms)
+  POST /bench/expire_all                    start a sweep that expires every finished job (not awaited)
+  POST /bench/submit?owner=U                submit one ``queued`` job (4 run at once, 5 ms each)
+  POST /bench/counts                        store changes recorded so far (memory store), jobs stored
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from server.clock import utcnow
 from server.config import Settings
 from server.jobs.models import Job, JobStatus
 from server.jobs.runner import JobContext
+from server.logs import configure_logging
 
 
 class Control(tornado.web.RequestHandler):
@@ -45,9 +52,10 @@ class Control(tornado.web.RequestHandler):
     async def do_populate(self, _):
         n = int(self.get_argument("n"))
         size = int(self.get_argument("result_bytes", "2048"))
+        first = int(self.get_argument("start", "0"))
         store = self.services.store
         ids = []
-        for index in range(n):
+        for index in range(first, first + n):
             now = utcnow()
             job = await store.create(Job(job_id=f"{index:08d}-0000-7000-8000-000000000000", job_type="populated",
                                          owner_id=f"user-{index % 100}", metadata={"case_id": f"case-{index}"},
@@ -105,6 +113,101 @@ class Control(tornado.web.RequestHandler):
         return {"ids": [(await self.services.runner.submit("timed", "bench", {})).job_id for _ in range(n)]}
 
 
+    async def do_watch(self, _):
+        self.services.extras["stall_watch"] = watch = StallWatch()
+        watch.start()
+        return {"watching": True}
+
+    async def do_watched(self, _):
+        return self.services.extras.pop("stall_watch").stop()
+
+    async def do_expire_all(self, _):
+        store = self.services.store
+        store._ttl = timedelta(seconds=-1)  # everything finished is past retention now
+        started = time.perf_counter()
+        task = asyncio.ensure_future(self.services.extras["sweeper"].sweep())
+        task.add_done_callback(lambda done: self.services.extras.__setitem__(
+            "sweep_result", {"removed": done.result(), "duration_s": time.perf_counter() - started}))
+        return {"started": True, "jobs": len(store)}
+
+    async def do_submit(self, _):
+        job = await self.services.runner.submit("queued", self.get_argument("owner", "bench"), {})
+        return {"id": job.job_id}
+
+    async def do_counts(self, _):
+        return {"store_changes": self.services.extras.get("store_changes", [0])[0], "jobs": len(self.services.store),
+                "sweep": self.services.extras.get("sweep_result")}
+
+
+class StallWatch:
+    """Times the IOLoop's stalls (how late a 1 ms timer fires) and every garbage collection.
+
+    A stall is wall-clock time, so on a shared machine it includes the time the process waited for a
+    core; ``max_cpu_between_ticks_ms`` is the CPU this thread spent between two ticks (under saturation,
+    many short callbacks), and ``longest_callback_cpu_ms`` the CPU of the longest single IOLoop callback
+    (every ``asyncio`` handle is timed while watching): the stall this process's own code made, whatever
+    the machine's load (one long callback, a collection inside it, a sweep batch)."""
+
+    TICK = 0.001
+
+    def __init__(self) -> None:
+        self.stalls: list[float] = []
+        self.cpu: list[float] = []
+        self._cpu_at = time.thread_time()
+        self.collections: list[tuple[int, float]] = []  # (generation, seconds)
+        self._handle: asyncio.TimerHandle | None = None
+        self._gc_started = 0.0
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        gc.callbacks.append(self._on_gc)
+        self._schedule(loop)
+        self.longest = (0.0, "")
+        self._original_run = run = asyncio.events.Handle._run
+        watch = self
+
+        def timed(handle: asyncio.Handle) -> None:
+            started = time.thread_time()
+            run(handle)
+            spent = time.thread_time() - started
+            if spent > watch.longest[0]:
+                watch.longest = (spent, repr(handle)[:160])
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        due = loop.time() + self.TICK
+        self._handle = loop.call_at(due, self._tick, loop, due)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        self.stalls.append(loop.time() - due)
+        now = time.thread_time()
+        self.cpu.append(now - self._cpu_at)
+        self._cpu_at = now
+        self._schedule(loop)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.collections.append((info["generation"], time.perf_counter() - self._gc_started))
+
+    def stop(self) -> dict:
+        assert self._handle is not None
+        self._handle.cancel()
+        gc.callbacks.remove(self._on_gc)
+        asyncio.events.Handle._run = self._original_run  # type: ignore[method-assign]
+        stalls = sorted(self.stalls, reverse=True)
+        by_gen = {gen: sorted((s for g, s in self.collections if g == gen), reverse=True) for gen in (0, 1, 2)}
+        return {"ticks": len(stalls), "max_stall_ms": stalls[0] * 1000, "top_stalls_ms": [s * 1000 for s in stalls[:5]],
+                "stalls_over_10ms": sum(s > 0.010 for s in stalls),
+                "max_cpu_between_ticks_ms": max(self.cpu) * 1000,
+                "top_cpu_between_ticks_ms": [c * 1000 for c in sorted(self.cpu, reverse=True)[:5]],
+                "longest_callback_cpu_ms": self.longest[0] * 1000, "longest_callback": self.longest[1],
+                "gc": {f"gen{gen}": {"count": len(times), "max_ms": times[0] * 1000 if times else 0.0,
+                                     "total_ms": sum(times) * 1000} for gen, times in by_gen.items()}}
+
+
 class Bare(tornado.web.RequestHandler):
     body = b"x" * 2600
 
@@ -115,6 +218,7 @@ class Bare(tornado.web.RequestHandler):
 
 async def main() -> None:
     settings = Settings.from_env(os.environ)
+    configure_logging(settings.observability)  # as `python -m server` does: access lines at LOG_LEVEL
     services = build_services(settings)
     await services.store.start()  # connects a Redis store (JOB_STORE_URL); nothing for the memory store
     gates: dict[str, asyncio.Event] = {}
@@ -130,7 +234,15 @@ async def main() -> None:
     services.runner.register("gated", gated, concurrency=1_000_000)
     services.runner.register("timed", timed, concurrency=1_000_000)
     services.runner.register("bench", timed)
+
+    async def queued(ctx: JobContext):
+        await asyncio.sleep(0.005)
+        return {"done": True}
+
+    services.runner.register("queued", queued, concurrency=4)
+    count_store_changes(services)
     app = make_app(services)
+    gc.freeze()  # as `python -m server` does once started
     app.add_handlers(r".*", [(r"/bench/(\w+)/?([^/]*)", Control, {"services": services, "gates": gates})])
     start_background(services)
     sockets, bare_sockets = loopback_sockets(), loopback_sockets()
@@ -138,6 +250,21 @@ async def main() -> None:
     tornado.httpserver.HTTPServer(tornado.web.Application([(r"/jobs/(.*)", Bare)])).add_sockets(bare_sockets)
     print(json.dumps({"port": port_of(sockets), "bare_port": port_of(bare_sockets)}), flush=True)
     await asyncio.Event().wait()
+
+
+def count_store_changes(services) -> None:
+    """Count every change the memory store records (creates, updates, queue-position bumps)."""
+    store = services.store
+    record = getattr(store, "_record_change", None)
+    if record is None:
+        return
+    counter = services.extras["store_changes"] = [0]
+
+    def counted(*args, **kwargs):
+        counter[0] += 1
+        return record(*args, **kwargs)
+
+    store._record_change = counted
 
 
 def loopback_sockets() -> list[socket.socket]:
@@ -150,4 +277,8 @@ def port_of(sockets: list[socket.socket]) -> int:
 
 
 if __name__ == "__main__":
+    if os.environ.get("BENCH_UVLOOP"):
+        import uvloop
+
+        uvloop.install()
     sys.exit(asyncio.run(main()))

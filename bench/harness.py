@@ -41,11 +41,14 @@ def token(user: str, admin: bool = False) -> str:
     return mint_token(AuthSettings(key=SECRET, algorithms=("HS256",)), user, admin=admin, ttl_seconds=36000)
 
 
-def start_server(script: str, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, dict]:
-    """Start ``bench/<script>`` in a subprocess; it prints one JSON line with its ports when ready."""
+def start_server(script: str, *args: str, env: dict[str, str] | None = None,
+                 quiet: bool = False) -> tuple[subprocess.Popen, dict]:
+    """Start ``bench/<script>`` in a subprocess; it prints one JSON line with its ports when ready.
+    ``quiet``: its stderr (the logs) goes to /dev/null instead of this terminal."""
     full_env = {**os.environ, "JWT_SECRET": SECRET, "PYTHONPATH": ROOT, "LOG_LEVEL": "WARNING", **(env or {})}
     process = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", script), *args],  # noqa: S603
-                               stdout=subprocess.PIPE, env=full_env, text=True)
+                               stdout=subprocess.PIPE, env=full_env, text=True,
+                               stderr=subprocess.DEVNULL if quiet else None)
     assert process.stdout is not None
     ready = json.loads(process.stdout.readline())
     return process, ready

@@ -138,11 +138,13 @@ async def serve(settings: Settings, sockets: list[socket.socket]) -> None:
     from server.limits import connection_cap, listen_limited
 
     services = build_services(settings)
-    # Everything imported so far lives as long as the process: keep it out of every garbage collection,
-    # including the one at exit, which otherwise takes seconds on a busy host and eats into the grace.
-    gc.freeze()
     await startup(services)
     app = make_app(services)
+    # Everything imported and built so far lives as long as the process (modules, the app, the job store's
+    # own tables): keep it out of every garbage collection, including the one at exit, which otherwise
+    # takes seconds on a busy host and eats into the grace. After start-up, not before: the store's
+    # tables of 100,000 jobs would otherwise be walked by every full collection (issue 19).
+    gc.freeze()
     limits = settings.connections
     cap, descriptors = connection_cap(limits.max_connections, limits.fd_reserve)
     if limits.max_connections is not None and cap < limits.max_connections:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from types import TracebackType
 from typing import IO, Any
@@ -45,7 +46,20 @@ def format_exception_safely(exc_info: Any) -> str:
 
 
 class _SafeExceptions:
-    """Formatter mix-in: exceptions are formatted without messages, never from another formatter's cache."""
+    """Formatter mix-in: exceptions are formatted without messages, never from another formatter's cache;
+    the time is formatted once per second (an access line per request made ``strftime`` show in profiles)."""
+
+    _second: int = -1
+    _second_text = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802  # logging's name
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)  # type: ignore[misc,no-any-return]
+        second = int(record.created)
+        if second != self._second:
+            self._second_text = time.strftime(logging.Formatter.default_time_format, self.converter(record.created))  # type: ignore[attr-defined]
+            self._second = second
+        return f"{self._second_text},{int(record.msecs):03d}"  # logging.Formatter.default_msec_format
 
     def formatException(self, ei: Any) -> str:  # noqa: N802  # logging's name
         return format_exception_safely(ei)

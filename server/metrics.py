@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -95,6 +96,7 @@ class Metrics:
                        "subscription, since start", registry=reg)
         fanout.set_function(lambda: getattr(store, "fanout", 0))
         self._seen: dict[str, _Seen] = {}  # unfinished jobs only
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._unsubscribe: Unsubscribe | None = store.subscribe_owner(None, self.on_job_change)
         self._lag: LoopLagMonitor | None = None
 
@@ -149,8 +151,12 @@ class Metrics:
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request under its route pattern."""
-        self.http_requests.labels(route, method, str(status)).inc()
-        self.http_duration.labels(route, method).observe(seconds)
+        children = self._request_children.get((route, method, status))
+        if children is None:  # labels() builds and locks on every call: look each series up once
+            children = (self.http_requests.labels(route, method, str(status)), self.http_duration.labels(route, method))
+            self._request_children[(route, method, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def start(self) -> None:
         """Start measuring IOLoop lag on the running loop."""

@@ -155,10 +155,7 @@ class ApiHandler(tornado.web.RequestHandler):
     def allowed_methods(cls) -> list[str]:
         """The methods this handler answers (for ``Allow`` on a 405): those it implements, and
         ``HEAD`` where it implements ``GET``."""
-        def implements(method: str) -> bool:
-            name = "get" if method == "HEAD" else method.lower()
-            return getattr(cls, name) is not getattr(tornado.web.RequestHandler, name)
-        return [method for method in _METHODS_IN_ALLOW if implements(method)]
+        return list(_allowed_methods(cls))
 
     @property
     def is_head(self) -> bool:
@@ -179,7 +176,7 @@ class ApiHandler(tornado.web.RequestHandler):
         if self.request.method == "OPTIONS":
             self._preflight()
             return
-        if self.request.method not in self.allowed_methods():
+        if self.request.method not in _allowed_methods(type(self)):
             raise tornado.web.HTTPError(405)  # before any body is read: a PUT to an upload route is no upload
         if self._reads_own_body():
             self._limit_body()
@@ -377,9 +374,48 @@ def route_label(handler: tornado.web.RequestHandler) -> str:
     """
     cached = getattr(handler, "_route_label", None)
     if cached is None:
-        cached = _match_label(handler.application.default_router, handler.request) or "(unmatched)"
+        cached = _labels_by_class(handler.application).get(type(handler))
+        if cached is None:
+            cached = _match_label(handler.application.default_router, handler.request) or "(unmatched)"
         handler._route_label = cached  # type: ignore[attr-defined]
     return cached  # type: ignore[no-any-return]
+
+
+def _labels_by_class(app: tornado.web.Application) -> dict[type, str]:
+    """The route label of every handler class that serves exactly one route of ``app`` (computed
+    once per application): most requests then need no second pass over the route table."""
+    labels: dict[type, str] | None = getattr(app, "_labels_by_class", None)
+    if labels is None:
+        seen: dict[type, list[str]] = {}
+        _collect_labels(app.default_router, seen)
+        labels = {cls: found[0] for cls, found in seen.items() if len(found) == 1}
+        app._labels_by_class = labels  # type: ignore[attr-defined]
+    return labels
+
+
+def _collect_labels(router: tornado.routing.RuleRouter, seen: dict[type, list[str]]) -> None:
+    for rule in router.rules:
+        if isinstance(rule.target, tornado.routing.RuleRouter):
+            _collect_labels(rule.target, seen)
+            continue
+        pattern = getattr(rule.matcher, "regex", None)
+        if isinstance(rule.target, type):
+            label = _GROUP.sub("{id}", pattern.pattern).rstrip("$") if pattern is not None else "(other)"
+            seen.setdefault(rule.target, []).append(label)
+
+
+_ALLOWED_BY_CLASS: dict[type, tuple[str, ...]] = {}
+
+
+def _allowed_methods(cls: type[tornado.web.RequestHandler]) -> tuple[str, ...]:
+    """``ApiHandler.allowed_methods`` computed once per class (``prepare`` asks on every request)."""
+    allowed = _ALLOWED_BY_CLASS.get(cls)
+    if allowed is None:
+        def implements(method: str) -> bool:
+            name = "get" if method == "HEAD" else method.lower()
+            return getattr(cls, name) is not getattr(tornado.web.RequestHandler, name)
+        allowed = _ALLOWED_BY_CLASS[cls] = tuple(method for method in _METHODS_IN_ALLOW if implements(method))
+    return allowed
 
 
 def _match_label(router: tornado.routing.RuleRouter, request: tornado.httputil.HTTPServerRequest) -> str | None:

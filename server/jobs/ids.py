@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import uuid6
@@ -15,12 +16,17 @@ def new_job_id() -> str:
     return str(uuid6.uuid7())
 
 
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def parse_job_id(raw: str) -> str:
     """Validate a job id from a URL and return it in canonical lower-case form.
 
     Raises:
         InvalidInput: ``code="invalid_job_id"`` when ``raw`` is not a UUID.
     """
+    if _CANONICAL.fullmatch(raw):
+        return raw  # already canonical (what clients send back): no UUID object per poll
     try:
         return str(uuid.UUID(raw))
     except ValueError:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import bisect
 import logging
 import secrets
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from server.clock import utcnow
 from server.error_codes import ErrorCode
 from server.errors import InvalidInput, Unavailable
+from server.jobs import frozen
 from server.jobs.errors import InvalidTransition, TooManyActiveJobs
 from server.jobs.models import Job, JobStatus
 from server.jobs.store import (
@@ -45,8 +46,12 @@ class _Owner:
 
     generation: str = field(default_factory=lambda: secrets.token_hex(3))
     jobs: dict[str, None] = field(default_factory=dict)  # creation order
-    finished: OrderedDict[str, None] = field(default_factory=OrderedDict)  # completion order
-    changes: OrderedDict[str, int] = field(default_factory=OrderedDict)  # job id -> seq, change order
+    # Completion order. A job leaves it oldest first (the sweep and eviction both take an owner's oldest
+    # finished job), so a deque does: the collector walks it item by item, an OrderedDict node by node.
+    finished: deque[str] = field(default_factory=deque)
+    # job id -> seq, change order. A plain dict of strings and ints, which the garbage collector does not
+    # track (an OrderedDict it walks entry by entry at every full collection: issue 19).
+    changes: dict[str, int] = field(default_factory=dict)
     seq: int = 0  # this owner's change counter: their cursor reveals nothing about others
     removed_at: int = 0
     active: int = 0
@@ -90,6 +95,23 @@ class _Queue:
         return [self.by_ticket[ticket] for ticket in self.tickets[start:stop]]
 
 
+class _JobsView(Mapping[str, Job]):
+    """Stored records read as ``Job`` (finished ones thawed)."""
+
+    def __init__(self, records: dict[str, Job | frozen.Frozen]):
+        self._records = records
+
+    def __getitem__(self, job_id: str) -> Job:
+        stored = self._records[job_id]
+        return frozen.thaw(stored) if type(stored) is tuple else stored  # type: ignore[arg-type,return-value]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
 class MemoryJobStore(LocalSubscribers):
     """Jobs in this process's memory (see the module docstring for costs).
 
@@ -111,11 +133,13 @@ class MemoryJobStore(LocalSubscribers):
         self._max_jobs = max_jobs
         self._max_tombstones = max_tombstones if max_tombstones is not None else max_jobs
         self._clock = clock
-        self._jobs: dict[str, Job] = {}  # stored with queue_position None
+        # Unfinished jobs as ``Job`` (queue_position None); finished ones frozen (``server.jobs.frozen``:
+        # untracked by the garbage collector, answer pre-rendered).
+        self._records: dict[str, Job | frozen.Frozen] = {}
         self._owners: dict[str, _Owner] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()  # completion order
         self._tombstones: OrderedDict[str, str] = OrderedDict()  # job id -> owner id
-        self._changes: OrderedDict[str, int] = OrderedDict()  # every job, change order (admin feed)
+        self._changes: dict[str, int] = {}  # every job, change order (admin feed); untracked, as _Owner.changes
         self._queues: dict[str, _Queue] = {}
         self._leases: dict[str, tuple[str, float]] = {}  # job id -> (worker, until)
         self._dedupe: dict[str, str] = {}  # dedupe key -> the active job holding it
@@ -128,6 +152,11 @@ class MemoryJobStore(LocalSubscribers):
         self._run_id = secrets.token_hex(4)
         LocalSubscribers.__init__(self)
 
+    @property
+    def _jobs(self) -> Mapping[str, Job]:
+        """The stored jobs as ``Job`` by id: a read-only view (tests read the latest state here)."""
+        return _JobsView(self._records)
+
     async def start(self) -> None:
         """Nothing to connect."""
 
@@ -137,8 +166,15 @@ class MemoryJobStore(LocalSubscribers):
     # -- reads ---------------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> Job | None:
-        job = self._jobs.get(job_id)
-        return None if job is None else self._with_position(job)
+        stored = self._records.get(job_id)
+        if stored is None:
+            return None
+        return frozen.thaw(stored) if type(stored) is tuple else self._with_position(stored)  # type: ignore[arg-type]
+
+    def _job(self, job_id: str) -> Job:
+        """The stored job ``job_id`` as a ``Job`` (KeyError when unknown), position not filled in."""
+        stored = self._records[job_id]
+        return frozen.thaw(stored) if type(stored) is tuple else stored  # type: ignore[arg-type,return-value]
 
     def _with_position(self, job: Job) -> Job:
         if job.status is not JobStatus.PENDING:
@@ -152,23 +188,30 @@ class MemoryJobStore(LocalSubscribers):
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         if query.owner_id is None:
-            ids: Iterable[str] = self._jobs
+            ids: Iterable[str] = self._records
         else:
             owner = self._owners.get(query.owner_id)
             ids = owner.jobs if owner is not None else {}
         page: list[Job] = []
-        for job in self._newest_first(ids, query.before):
-            if query.matches(job):
+        for job_id, stored in self._newest_first(ids, query.before):
+            if self._matches(query, stored):
                 if len(page) == query.limit:
                     return JobPage(page, page[-1].number)
-                page.append(self._with_position(job))
+                page.append(self._with_position(self._job(job_id)))
         return JobPage(page, None)
 
-    def _newest_first(self, ids: Iterable[str], before: int | None) -> Iterator[Job]:
+    @staticmethod
+    def _matches(query: JobQuery, stored: Job | frozen.Frozen) -> bool:
+        if type(stored) is tuple:
+            return frozen.passes(stored, query.status, query.job_type, query.case_id)
+        return query.matches(stored)  # type: ignore[arg-type]
+
+    def _newest_first(self, ids: Iterable[str], before: int | None) -> Iterator[tuple[str, Job | frozen.Frozen]]:
         for job_id in reversed(ids):  # type: ignore[call-overload]  # dicts keep insertion order
-            job = self._jobs[job_id]
-            if before is None or job.number < before:
-                yield job
+            stored = self._records[job_id]
+            number = frozen.number_of(stored) if type(stored) is tuple else stored.number  # type: ignore[union-attr]
+            if before is None or number < before:
+                yield job_id, stored
 
     async def changes_since(self, owner_id: str | None, cursor: str) -> tuple[list[Job], str]:
         owner = self._owners.get(owner_id) if owner_id is not None else None
@@ -185,7 +228,7 @@ class MemoryJobStore(LocalSubscribers):
         for job_id, seq in reversed(order.items()):
             if seq <= after:
                 break
-            changed.append(self._with_position(self._jobs[job_id]))
+            changed.append(self._with_position(self._job(job_id)))
         changed.reverse()
         return changed, await self.cursor(owner_id)
 
@@ -223,7 +266,7 @@ class MemoryJobStore(LocalSubscribers):
         return True
 
     def __len__(self) -> int:
-        return len(self._jobs)
+        return len(self._records)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -234,7 +277,7 @@ class MemoryJobStore(LocalSubscribers):
         owner = self._owners.get(job.owner_id)
         if max_active is not None and owner is not None and owner.active >= max_active:
             raise TooManyActiveJobs(max_active)
-        if len(self._jobs) >= self._max_jobs:
+        if len(self._records) >= self._max_jobs:
             victim = self._eviction_victim(job.owner_id)
             if victim is None:
                 raise Unavailable("The server holds too many unfinished jobs; try again shortly",
@@ -246,7 +289,7 @@ class MemoryJobStore(LocalSubscribers):
             owner = self._owners[job.owner_id] = _Owner()
         self._number += 1
         job = replace(job, number=self._number, version=1, status=JobStatus.PENDING, queue_position=None)
-        self._jobs[job.job_id] = job
+        self._records[job.job_id] = job
         owner.jobs[job.job_id] = None
         owner.active += 1
         self._queues.setdefault(job.job_type, _Queue()).push_back(job.job_id)
@@ -266,13 +309,13 @@ class MemoryJobStore(LocalSubscribers):
         share = fair_share(self._max_jobs, len(self._owners) + (creator not in self._owners))
         mine = self._owners.get(creator)
         if mine is not None and len(mine.jobs) >= share and mine.finished:
-            return next(iter(mine.finished))
+            return mine.finished[0]
         heavy = sorted((owner for owner in self._owners.values() if len(owner.jobs) > share and owner.finished),
                        key=lambda owner: len(owner.jobs), reverse=True)
-        return next(iter(heavy[0].finished)) if heavy else None
+        return heavy[0].finished[0] if heavy else None
 
     async def update(self, job_id: str, *, expect_attempt: int | None = None, **changes: Any) -> Job:
-        current = self._jobs[job_id]
+        current = self._job(job_id)
         check_update(current, changes, expect_attempt)
         changes.pop("queue_position", None)
         job = replace(current, **changes, version=current.version + 1, updated_at=self._clock())
@@ -281,14 +324,14 @@ class MemoryJobStore(LocalSubscribers):
     def _apply(self, current: Job, job: Job) -> Job:
         """Store ``job`` (the next state of ``current``): queue, lease, retention and feed follow."""
         owner = self._owners[job.owner_id]
-        self._jobs[job.job_id] = job
+        self._records[job.job_id] = frozen.freeze(job) if job.is_terminal else job
         if current.status is JobStatus.PENDING and job.status is not JobStatus.PENDING:
             self._dequeue(current)
         if job.is_terminal:
             self._leases.pop(job.job_id, None)
             self._release_dedupe(job.job_id)
             owner.active -= 1
-            owner.finished[job.job_id] = None
+            owner.finished.append(job.job_id)
             self._finished[job.job_id] = None
         self._record_change(job, owner)
         return self._with_position(job)
@@ -303,16 +346,16 @@ class MemoryJobStore(LocalSubscribers):
 
     def _bump_positions(self, queue: _Queue, start: int) -> None:
         for job_id in queue.ids(start, NOTIFIED_POSITIONS):
-            moved = self._jobs[job_id]
+            moved = self._job(job_id)
             moved = replace(moved, version=moved.version + 1)
-            self._jobs[job_id] = moved
+            self._records[job_id] = moved
             self._record_change(moved, self._owners[moved.owner_id])
 
     async def claim(self, job_type: str, *, worker: str, lease_until: float) -> Job | None:
         queue = self._queues.get(job_type)
         if queue is None or not queue.tickets:
             return None
-        current = self._jobs[queue.by_ticket[queue.tickets[0]]]
+        current = self._job(queue.by_ticket[queue.tickets[0]])
         self._leases[current.job_id] = (worker, lease_until)
         now = self._clock()
         job = replace(current, status=JobStatus.RUNNING, started_at=now, updated_at=now, progress_message="Started",
@@ -333,13 +376,13 @@ class MemoryJobStore(LocalSubscribers):
         return expired
 
     async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
-        current = self._jobs[job_id]
+        current = self._job(job_id)
         if current.status is not JobStatus.RUNNING or current.attempt != from_attempt:
             raise InvalidTransition(f"Job is {current.status.value} in attempt {current.attempt}; not queued again")
         self._leases.pop(job_id, None)
         job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
                       attempt=attempt, version=current.version + 1, updated_at=self._clock())
-        self._jobs[job_id] = job
+        self._records[job_id] = job
         queue = self._queues.setdefault(job.job_type, _Queue())
         queue.push_front(job_id)
         self._record_change(job, self._owners[job.owner_id])
@@ -351,7 +394,7 @@ class MemoryJobStore(LocalSubscribers):
         removed = 0
         while self._finished and (limit is None or removed < limit):
             job_id = next(iter(self._finished))
-            completed_at = self._jobs[job_id].completed_at
+            completed_at = frozen.completed_at(self._records[job_id])  # type: ignore[arg-type]  # finished: frozen
             if completed_at is not None and completed_at + self._ttl > now:
                 break
             self._remove(job_id)
@@ -364,31 +407,35 @@ class MemoryJobStore(LocalSubscribers):
             del self._dedupe[key]
 
     def _remove(self, job_id: str) -> None:
-        job = self._jobs.pop(job_id)
+        stored = self._records.pop(job_id)
+        owner_id = frozen.owner_of(stored) if type(stored) is tuple else stored.owner_id  # type: ignore[union-attr]
         self._release_dedupe(job_id)
         self._finished.pop(job_id, None)
         self._changes.pop(job_id, None)
         self._seq += 1
         self._removed_at = self._seq
-        owner = self._owners[job.owner_id]
+        owner = self._owners[owner_id]
         del owner.jobs[job_id]
-        owner.finished.pop(job_id, None)
+        if owner.finished and owner.finished[0] == job_id:
+            owner.finished.popleft()
+        elif job_id in owner.finished:  # not expected (see _Owner.finished), but never leave a stale id
+            owner.finished.remove(job_id)
         owner.changes.pop(job_id, None)
         owner.seq += 1
         owner.removed_at = owner.seq
         if not owner.jobs:
-            del self._owners[job.owner_id]  # a new generation starts if the owner comes back
-        self._tombstones[job_id] = job.owner_id
+            del self._owners[owner_id]  # a new generation starts if the owner comes back
+        self._tombstones[job_id] = owner_id
         if len(self._tombstones) > self._max_tombstones:
             self._tombstones.popitem(last=False)
 
     def _record_change(self, job: Job, owner: _Owner) -> None:
         self._seq += 1
         owner.seq += 1
+        self._changes.pop(job.job_id, None)  # re-inserted last: change order
         self._changes[job.job_id] = self._seq
-        self._changes.move_to_end(job.job_id)
+        owner.changes.pop(job.job_id, None)
         owner.changes[job.job_id] = owner.seq
-        owner.changes.move_to_end(job.job_id)
         if self._job_subscribers.has(job.job_id) or self._owner_subscribers.has(job.owner_id) \
                 or self._owner_subscribers.has(ALL):
             shown = self._with_position(job)
@@ -397,7 +444,7 @@ class MemoryJobStore(LocalSubscribers):
             self._owner_subscribers.notify(ALL, shown)
 
     async def _current(self, job_id: str) -> Job:
-        return self._with_position(self._jobs[job_id])
+        return self._with_position(self._job(job_id))
 
     # -- key/value with expiry ------------------------------------------------------------------
 

@@ -66,6 +66,9 @@ class Job:
     attempt: int = 1
     version: int = 1
     number: int = 0
+    # The public JSON of a finished job, rendered once by a store that keeps it (``job_json`` sends it
+    # as is). Only ever set on a terminal job, which never changes again: never ``replace`` it into another.
+    rendered: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_terminal(self) -> bool:
@@ -103,7 +106,10 @@ def job_json(job: Job) -> str:
     ``error_code``, ``queue_position``, ``attempt``, and ``progress_code`` / ``progress_params`` (the
     progress message as a stable code and its values, null when the step has none). ``params`` never
     appears. The stored result text is spliced in as-is instead of being decoded and encoded again.
+    A finished job the store rendered already (``Job.rendered``) is not rendered again.
     """
+    if job.rendered is not None:
+        return job.rendered
     head = json.dumps(
         {
             "job_id": job.job_id,
