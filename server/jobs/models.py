@@ -42,7 +42,9 @@ class Job:
     stored job costs little memory. ``number`` is the store-wide creation sequence (list order
     and pagination). ``queue_position`` is filled in by the store when the job is read (1 = next
     to start), never stored. ``attempt`` is 1 for the first run and 2 after another process took
-    the job over from a lost one.
+    the job over from a lost one. ``committing`` is True once the running attempt passed its commit
+    point (``JobContext.commit``): from then on only that attempt may end the job, so a cancel is
+    refused (internal: not in the public view).
     """
 
     job_id: str
@@ -66,6 +68,7 @@ class Job:
     attempt: int = 1
     version: int = 1
     number: int = 0
+    committing: bool = False
 
     @property
     def is_terminal(self) -> bool:

@@ -61,6 +61,7 @@ from server.jobs.models import Job, JobStatus
 from server.jobs.store import (
     ALL,
     FEED_PAGE,
+    CommitInProgress,
     CursorExpired,
     JobPage,
     JobQuery,
@@ -114,7 +115,7 @@ def _encode(job: Job) -> str:
         "error_code": job.error_code, "created_at": _iso(job.created_at), "updated_at": _iso(job.updated_at),
         "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at), "progress": job.progress,
         "progress_message": job.progress_message, "progress_code": job.progress_code,
-        "progress_params": job.progress_params, "attempt": job.attempt,
+        "progress_params": job.progress_params, "attempt": job.attempt, **({"c": 1} if job.committing else {}),
     }, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -129,6 +130,7 @@ def _decode(raw: str, version: Any, number: Any, rank: Any) -> Job:
         progress_message=data["progress_message"], progress_code=data.get("progress_code"),
         progress_params=data.get("progress_params"), attempt=data["attempt"], version=int(version),
         number=int(number), queue_position=int(rank) if rank not in ("", None) else None,
+        committing="c" in data,
     )
 
 
@@ -379,8 +381,10 @@ class RedisJobStore(LocalSubscribers):
                 raise KeyError(job_id)
             if current.is_terminal or current.attempt != from_attempt or current.queue_position is not None:
                 raise InvalidTransition(f"Job is {current.status.value} in attempt {current.attempt}; not queued again")
+            if current.committing:
+                raise CommitInProgress("The job is saving its result; it is not run again")
             job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
-                          attempt=attempt, updated_at=self._clock(), queue_position=None)
+                          attempt=attempt, updated_at=self._clock(), queue_position=None, committing=False)
             result = await self._run("requeue", job_id, current.version, _encode(job))
             if result[0] == "ok":
                 return await self.get(job_id) or job
