@@ -18,15 +18,18 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = Path(__file__).resolve().parents[1]
 
 from harness import Connection, free_port, percentiles, start_server, token  # noqa: E402
 
@@ -107,7 +110,7 @@ async def cross_process_latency(port_a: int, port_b: int, waiters: int) -> dict:
             "max_ms": round(stats["max_ms"], 2)}
 
 
-async def memory_per_job(url: str, jobs: int) -> dict:
+async def memory_per_job(url: str, jobs: int, random_results: bool = False) -> dict:
     import redis.asyncio as aioredis
 
     from server.clock import utcnow
@@ -118,18 +121,31 @@ async def memory_per_job(url: str, jobs: int) -> dict:
     store = RedisJobStore(url, prefix="memory-bench:", ttl_seconds=86400, max_jobs=jobs * 2)
     await store.start()
     before = (await client.info("memory"))["used_memory"]
-    result = json.dumps({"summary": "x" * 2030})
+    # Each result is 2 KB of English prose (a slice of this project's README at a different offset per
+    # job; an analysis is English JSON) or, with ``--random-results``, of letters and spaces drawn at
+    # random, which compresses about as badly as text can (to ~60%).
+    prose = (ROOT / "README.md").read_text(encoding="utf-8")
+    rng = random.Random(13)
+
+    def result_of(index: int) -> str:
+        if random_results:
+            return json.dumps({"summary": "".join(rng.choices("abcdefghijklmnopqrstuvwxyz ", k=2030))})
+        start = (index * 997) % (len(prose) - 2100)
+        return json.dumps({"summary": prose[start:start + 2030]}, ensure_ascii=False)
+
     for index in range(jobs):
         now = utcnow()
         job_id = f"{index:08d}-0000-7000-8000-000000000000"
         await store.create(Job(job_id=job_id, job_type="populated", owner_id=f"user-{index % 100}",
                                metadata={"case_id": f"case-{index}"}, created_at=now, updated_at=now))
         await store.update(job_id, status=JobStatus.RUNNING, started_at=now)
+        result = result_of(index)
         await store.update(job_id, status=JobStatus.COMPLETED, completed_at=now, progress=100, result_json=result)
     after = (await client.info("memory"))["used_memory"]
     await store.aclose()
     await client.aclose()
-    return {"jobs": jobs, "result_bytes": len(result), "bytes_per_job": round((after - before) / jobs)}
+    return {"jobs": jobs, "result_bytes": len(result.encode()), "results": "random" if random_results else "prose",
+            "bytes_per_job": round((after - before) / jobs)}
 
 
 async def run(args: argparse.Namespace) -> dict:
