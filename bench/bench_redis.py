@@ -4,9 +4,11 @@
    ``GET /jobs/{id}`` on finished jobs with 2 KB results: memory store, Redis with one process,
    Redis with two processes (two server processes on one Redis, the load split over both, as a
    router would).
-2. Change-to-waiter latency across processes: N long-polls held by process A on running jobs;
-   each job is cancelled through process B; latency from B's answer to A's long-poll answer.
-3. Redis memory per stored job: ``INFO memory`` ``used_memory`` delta / jobs, 2 KB results.
+2. Change-to-waiter latency across processes: N long-polls (default 10,000) split over processes A
+   and B; each job is cancelled through the other process; latency from that answer to the
+   long-poll's answer.
+3. Redis memory per stored job: ``INFO memory`` ``used_memory`` delta / jobs, 2 KB results (English
+   prose, and letters drawn at random).
 
 Takeover time after SIGKILL is measured by ``tests/jobs/test_redis_processes.py`` (it prints it).
 Starts its own ``redis-server`` on a free port. Run: ``python bench/bench_redis.py [--seconds 5]``.
@@ -84,30 +86,41 @@ async def poll_throughput(ports: list[int], ids: list[str], seconds: float) -> d
 
 
 async def cross_process_latency(port_a: int, port_b: int, waiters: int) -> dict:
+    """``waiters`` long-polls on pending or running jobs, half held by process A and half by B; each
+    job is then cancelled through the *other* process, one cancel at a time (the next once the last
+    is answered). Latency: from the cancel's answer to the long-poll's answer, in the generator."""
     ids = control(port_b, f"/bench/gated?n={waiters}&owner=bench")["ids"]
     headers = {"Authorization": f"Bearer {token('bench')}"}
     admin = {"Authorization": f"Bearer {token('bench-admin', admin=True)}"}
     answered: dict[str, float] = {}
+    held_by = {job_id: (port_a, port_b)[index % 2] for index, job_id in enumerate(ids)}
 
     async def hold(job_id: str) -> None:
-        connection = await Connection.open(port_a)
-        await connection.request(f"/jobs/{job_id}?wait=25&until=finished", headers)
+        connection = await Connection.open(held_by[job_id])
+        await connection.request(f"/jobs/{job_id}?wait=120&until=finished", headers)
         answered[job_id] = time.perf_counter()
         connection.close()
 
-    holders = [asyncio.ensure_future(hold(job_id)) for job_id in ids]
-    while control(port_a, "/bench/waiters")["open"] < waiters:
-        await asyncio.sleep(0.1)
+    holders = []
+    for start in range(0, len(ids), 500):  # connect in batches: the listen backlog is finite
+        holders += [asyncio.ensure_future(hold(job_id)) for job_id in ids[start:start + 500]]
+        await asyncio.sleep(0.2)
+    deadline = time.monotonic() + 120
+    while control(port_a, "/bench/waiters")["open"] + control(port_b, "/bench/waiters")["open"] < waiters:
+        assert time.monotonic() < deadline, "the long-polls did not all park"
+        await asyncio.sleep(0.2)
+    changers = {port_a: await Connection.open(port_a), port_b: await Connection.open(port_b)}
     cancelled: dict[str, float] = {}
-    connection = await Connection.open(port_b)
     for job_id in ids:
-        await connection.request(f"/jobs/{job_id}/cancel", admin, method="POST")
+        other = port_b if held_by[job_id] == port_a else port_a
+        await changers[other].request(f"/jobs/{job_id}/cancel", admin, method="POST")
         cancelled[job_id] = time.perf_counter()
-    connection.close()
+    for connection in changers.values():
+        connection.close()
     await asyncio.gather(*holders)
     stats = percentiles([max(0.0, answered[job_id] - cancelled[job_id]) for job_id in ids])
-    return {"waiters": waiters, "p50_ms": round(stats["p50_ms"], 2), "p99_ms": round(stats["p99_ms"], 2),
-            "max_ms": round(stats["max_ms"], 2)}
+    return {"waiters": waiters, "processes": 2, "p50_ms": round(stats["p50_ms"], 2),
+            "p99_ms": round(stats["p99_ms"], 2), "max_ms": round(stats["max_ms"], 2)}
 
 
 async def memory_per_job(url: str, jobs: int, random_results: bool = False) -> dict:
@@ -118,7 +131,7 @@ async def memory_per_job(url: str, jobs: int, random_results: bool = False) -> d
     from server.jobs.redis_store import RedisJobStore
 
     client = aioredis.from_url(url)
-    store = RedisJobStore(url, prefix="memory-bench:", ttl_seconds=86400, max_jobs=jobs * 2)
+    store = RedisJobStore(url, prefix=f"memory-{random_results}:", ttl_seconds=86400, max_jobs=jobs * 2)
     await store.start()
     before = (await client.info("memory"))["used_memory"]
     # Each result is 2 KB of English prose (a slice of this project's README at a different offset per
@@ -152,7 +165,8 @@ async def run(args: argparse.Namespace) -> dict:
     redis_process, url, directory = start_redis()
     processes = []
     try:
-        figures: dict = {"memory_per_job": await memory_per_job(url, args.jobs)}
+        figures: dict = {"memory_per_job": await memory_per_job(url, args.jobs),
+                         "memory_per_job_random": await memory_per_job(url, args.jobs, random_results=True)}
         memory, ready = start_server("bench_server.py")
         processes.append(memory)
         ids = control(ready["port"], f"/bench/populate?n={args.jobs}&result_bytes=2048")["ids"]
@@ -185,7 +199,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each throughput run")
     parser.add_argument("--jobs", type=int, default=2000, help="stored finished jobs polled")
-    parser.add_argument("--waiters", type=int, default=1000, help="long-polls held in process A")
+    parser.add_argument("--waiters", type=int, default=10_000, help="long-polls held, split over both processes")
     print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))
 
 
