@@ -87,7 +87,7 @@ _RECONNECT_MAX_SECONDS = 5.0
 FEED_MAX = 100_000  # jobs in the all-jobs change feed; a cursor older than the oldest change left answers 410
 OWNER_FEED_MAX = 10_000  # jobs in one owner's change feed
 COMPRESS_ABOVE = 512  # record length (characters) above which it is stored compressed
-FINISHED_CACHE = 20_000  # finished jobs cached per process (a 2 KB result: ~40 MB at most)
+FINISHED_CACHE = 5_000  # finished jobs cached per process (with 2 KB results: ~15 MB at most)
 POOL_SIZE = 32  # connections per process; each store call holds one for one round trip
 _NOT_REACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 

@@ -81,7 +81,6 @@ class JobContext:
         self._progress = value
         await self._runner._report_progress(self.job_id, self.attempt, value, message, code, params)
 
-
     async def commit(self) -> None:
         """Enter the commit point: call it just before the job's irreversible side effect (e.g. the
         write-back of a result to a case), and do the side effect only when it returns.
@@ -340,9 +339,9 @@ class JobRunner:
                 return
             previous = self._tasks.get(job.job_id)
             if previous is not None:
-                # This process's task of an older attempt (its job was taken over while this process
-                # stalled, then handed back here) was told to stop: let it end first, so the two
-                # attempts never share this process's bookkeeping of the job.
+                # This process's task of an older attempt (taken over while this process stalled, the
+                # new attempt now claimed here) was told to stop: let it end first, so the two attempts
+                # never share this process's bookkeeping of the job.
                 await asyncio.wait({previous})
             self._attempts[job.job_id] = job.attempt
             self._tasks[job.job_id] = asyncio.get_running_loop().create_task(self._run(job, kind))
