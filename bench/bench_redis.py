@@ -85,30 +85,53 @@ async def poll_throughput(ports: list[int], ids: list[str], seconds: float) -> d
             "p50_ms": round(stats["p50_ms"], 2)}
 
 
-async def cross_process_latency(port_a: int, port_b: int, waiters: int) -> dict:
-    """``waiters`` long-polls on pending or running jobs, half held by process A and half by B; each
-    job is then cancelled through the *other* process, one cancel at a time (the next once the last
-    is answered). Latency: from the cancel's answer to the long-poll's answer, in the generator."""
-    ids = control(port_b, f"/bench/gated?n={waiters}&owner=bench")["ids"]
+async def queued_jobs(url: str, prefix: str, count: int) -> list[str]:
+    """``count`` pending jobs of a type no server runs (they stay queued), created straight in Redis."""
+    from server.clock import utcnow
+    from server.jobs.ids import new_job_id
+    from server.jobs.models import Job
+    from server.jobs.redis_store import RedisJobStore
+
+    store = RedisJobStore(url, prefix=prefix, ttl_seconds=3600, max_jobs=1_000_000)
+    ids = []
+    for _ in range(count):
+        now = utcnow()
+        job = await store.create(Job(job_id=new_job_id(), job_type="never-run", owner_id="bench", metadata={},
+                                     created_at=now, updated_at=now))
+        ids.append(job.job_id)
+    await store.aclose()
+    return ids
+
+
+async def cross_process_latency(url: str, prefix: str, port_a: int, port_b: int, waiters: int) -> dict:
+    """``waiters`` long-polls on queued jobs, half held by process A and half by B; each job is then
+    cancelled through the *other* process, one cancel at a time (the next once the last is
+    answered). Latency: from the cancel's answer to the long-poll's answer, in the generator."""
+    ids = await queued_jobs(url, prefix, waiters)
     headers = {"Authorization": f"Bearer {token('bench')}"}
     admin = {"Authorization": f"Bearer {token('bench-admin', admin=True)}"}
     answered: dict[str, float] = {}
     held_by = {job_id: (port_a, port_b)[index % 2] for index, job_id in enumerate(ids)}
 
     async def hold(job_id: str) -> None:
-        connection = await Connection.open(held_by[job_id])
-        await connection.request(f"/jobs/{job_id}?wait=120&until=finished", headers)
+        for _ in range(5):  # a connection refused while the listen backlog is full: try again
+            try:
+                connection = await Connection.open(held_by[job_id])
+                break
+            except OSError:
+                await asyncio.sleep(1)
+        await connection.request(f"/jobs/{job_id}?wait=300&until=finished", headers)
         answered[job_id] = time.perf_counter()
         connection.close()
 
     holders = []
-    for start in range(0, len(ids), 500):  # connect in batches: the listen backlog is finite
-        holders += [asyncio.ensure_future(hold(job_id)) for job_id in ids[start:start + 500]]
-        await asyncio.sleep(0.2)
-    deadline = time.monotonic() + 120
+    for start in range(0, len(ids), 200):  # connect in batches: the listen backlog is finite
+        holders += [asyncio.ensure_future(hold(job_id)) for job_id in ids[start:start + 200]]
+        await asyncio.sleep(0.25)
+    deadline = time.monotonic() + 300
     while control(port_a, "/bench/waiters")["open"] + control(port_b, "/bench/waiters")["open"] < waiters:
         assert time.monotonic() < deadline, "the long-polls did not all park"
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
     changers = {port_a: await Connection.open(port_a), port_b: await Connection.open(port_b)}
     cancelled: dict[str, float] = {}
     for job_id in ids:
@@ -121,6 +144,12 @@ async def cross_process_latency(port_a: int, port_b: int, waiters: int) -> dict:
     stats = percentiles([max(0.0, answered[job_id] - cancelled[job_id]) for job_id in ids])
     return {"waiters": waiters, "processes": 2, "p50_ms": round(stats["p50_ms"], 2),
             "p99_ms": round(stats["p99_ms"], 2), "max_ms": round(stats["max_ms"], 2)}
+
+
+def note(figures: dict, name: str, value: object) -> None:
+    """Record one figure and print it at once (a later failure keeps what was measured)."""
+    figures[name] = value
+    print(f"{name}: {json.dumps(value)}", file=sys.stderr, flush=True)
 
 
 async def memory_per_job(url: str, jobs: int, random_results: bool = False) -> dict:
@@ -165,26 +194,27 @@ async def run(args: argparse.Namespace) -> dict:
     redis_process, url, directory = start_redis()
     processes = []
     try:
-        figures: dict = {"memory_per_job": await memory_per_job(url, args.jobs),
-                         "memory_per_job_random": await memory_per_job(url, args.jobs, random_results=True)}
+        figures: dict = {}
+        note(figures, "memory_per_job", await memory_per_job(url, args.jobs))
+        note(figures, "memory_per_job_random", await memory_per_job(url, args.jobs, random_results=True))
         memory, ready = start_server("bench_server.py")
         processes.append(memory)
         ids = control(ready["port"], f"/bench/populate?n={args.jobs}&result_bytes=2048")["ids"]
-        figures["poll_memory_store"] = await poll_throughput([ready["port"]], ids, args.seconds)
+        note(figures, "poll_memory_store", await poll_throughput([ready["port"]], ids, args.seconds))
         memory.terminate()
         env = {"JOB_STORE_URL": url, "JOB_STORE_PREFIX": "poll-bench:", "MAX_ACTIVE_JOBS_PER_USER": "100000",
-               "LONGPOLL_MAX_PER_USER": "100000", "LONGPOLL_MAX_TOTAL": "100000"}
+               "LONGPOLL_MAX_PER_USER": "100000", "LONGPOLL_MAX_TOTAL": "100000", "LONGPOLL_MAX_SECONDS": "300"}
         first, ready_a = start_server("bench_server.py", env=env)
         second, ready_b = start_server("bench_server.py", env=env)
         processes += [first, second]
         ids = control(ready_a["port"], f"/bench/populate?n={args.jobs}&result_bytes=2048")["ids"]
-        figures["poll_redis_1_process"] = await poll_throughput([ready_a["port"]], ids, args.seconds)
-        figures["poll_redis_2_processes"] = await poll_throughput([ready_a["port"], ready_b["port"]], ids,
-                                                                  args.seconds)
-        figures["redis_vs_memory_1_process"] = round(
-            figures["poll_redis_1_process"]["rps"] / figures["poll_memory_store"]["rps"], 3)
-        figures["change_to_waiter_other_process"] = await cross_process_latency(
-            ready_a["port"], ready_b["port"], args.waiters)
+        note(figures, "poll_redis_1_process", await poll_throughput([ready_a["port"]], ids, args.seconds))
+        note(figures, "poll_redis_2_processes",
+             await poll_throughput([ready_a["port"], ready_b["port"]], ids, args.seconds))
+        note(figures, "redis_vs_memory_1_process",
+             round(figures["poll_redis_1_process"]["rps"] / figures["poll_memory_store"]["rps"], 3))
+        note(figures, "change_to_waiter_other_process", await cross_process_latency(
+            url, "poll-bench:", ready_a["port"], ready_b["port"], args.waiters))
         return figures
     finally:
         for process in processes:
