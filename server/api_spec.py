@@ -227,7 +227,8 @@ PATHS: dict[str, dict[str, Operation]] = {
         400: _error("Bad id.", "invalid_job_id"),
         401: _unauthorized(),
         404: _job_404(),
-        409: _error("The job already finished.", "already_finished"),
+        409: _error("The job already finished, or is saving its result (past its commit point): too late to cancel.",
+                    "already_finished"),
     }, description="Owner or admin. No body.")},
     "/jobs/{job_id}/events": {"get": Operation("Stream a job's changes (Server-Sent Events)", "jobs", {
         200: Answer("One `event: job` per change; `id:` is the job version.", media="text/event-stream",
