@@ -236,7 +236,8 @@ PATHS: dict[str, dict[str, Operation]] = {
         400: _error("Bad id.", ErrorCode.INVALID_JOB_ID),
         401: _unauthorized(),
         404: _job_404(),
-        409: _error("The job already finished.", ErrorCode.ALREADY_FINISHED),
+        409: _error("The job already finished, or is saving its result (past its commit point): too late to cancel.",
+                    ErrorCode.ALREADY_FINISHED),
         503: _error("The job store cannot answer now.", ErrorCode.STORE_UNAVAILABLE, headers=("Retry-After",)),
     }, description="Owner or admin. No body.")},
     "/jobs/{job_id}/events": {"get": Operation("Stream a job's changes (Server-Sent Events)", "jobs", {

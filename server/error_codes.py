@@ -402,6 +402,10 @@ CODES: dict[ErrorCode, CodeInfo] = {
     ErrorCode.INTERRUPTED: CodeInfo(
         "The server stopped while the job ran (and, on a shared store, its second attempt was lost too).",
         job_message="The server restarted while the job was running. Please submit it again.",
+        job_variants={
+            "while_saving": "The server running the job stopped while saving its result; check whether it was "
+                            "saved before submitting it again.",
+        },
         job_page=PageText(
             "The server restarted while the analysis was running. Press Retry to run it again.",
             "השרת הופעל מחדש בזמן הניתוח. לחצו על „ניסיון חוזר” כדי להפעיל אותו שוב.")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +102,8 @@ class AnalysisJobs:
         transform: JsonTransform = (lambda previous: merge_requested_documents(analysis, previous)) \
             if kind is AnalysisKind.CALL_ANALYSIS else (lambda previous: analysis)
         status = _status_after(kind, analysis, case.status)
-        saved = await _commit(self._repository.save_analysis(case.case_id, plan.column, transform, status))
+        saved = await _commit(ctx, lambda: self._repository.save_analysis(case.case_id, plan.column, transform,
+                                                                          status))
         if saved is None:
             raise JobFailed(ErrorCode.CASE_DELETED, ErrorCode.CASE_DELETED.job_error("during"))
         result: dict[str, Any] = {"case_id": case.case_id, "analysis": getattr(saved, plan.column.value)}
@@ -176,14 +177,18 @@ def _validated(kind: AnalysisKind, output: Any) -> dict[str, Any]:
         raise JobFailed(ErrorCode.INVALID_OUTPUT, ErrorCode.INVALID_OUTPUT.job_error("unexpected_format")) from None
 
 
-async def _commit(write: Any) -> Case | None:
-    """Run the write-back to completion even if the job is cancelled meanwhile.
+async def _commit(ctx: JobContext, write: Callable[[], Awaitable[Case | None]]) -> Case | None:
+    """The commit point: the write-back to the case happens only once the job's attempt entered its
+    committing phase (``JobContext.commit``, one atomic store step), and then runs to completion.
 
-    The write runs on the database thread and cannot be taken back once started, so it is the
-    commit point: a cancellation (or deadline) arriving during it is absorbed and the job reports
-    the success it had, instead of claiming a cancellation that did not undo anything.
+    A cancel that reached the store first makes ``ctx.commit`` raise ``CommitRefused``: nothing is
+    written and the job stays cancelled. Once committing, a cancel answers 409 and a lost lease fails
+    the job instead of running it again, so the case is written at most once per successful attempt.
+    A deadline (or shutdown) arriving during the write, which runs on the database thread and cannot
+    be taken back, is absorbed: the job reports the success it had.
     """
-    task = asyncio.ensure_future(write)
+    await ctx.commit()
+    task = asyncio.ensure_future(write())
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:

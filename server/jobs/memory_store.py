@@ -27,6 +27,7 @@ from server.jobs.models import Job, JobStatus
 from server.jobs.store import (
     ALL,
     NOTIFIED_POSITIONS,
+    CommitInProgress,
     CursorExpired,
     JobPage,
     JobQuery,
@@ -379,9 +380,11 @@ class MemoryJobStore(LocalSubscribers):
         current = self._job(job_id)
         if current.status is not JobStatus.RUNNING or current.attempt != from_attempt:
             raise InvalidTransition(f"Job is {current.status.value} in attempt {current.attempt}; not queued again")
+        if current.committing:
+            raise CommitInProgress("The job is saving its result; it is not run again")
         self._leases.pop(job_id, None)
         job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
-                      attempt=attempt, version=current.version + 1, updated_at=self._clock())
+                      attempt=attempt, version=current.version + 1, updated_at=self._clock(), committing=False)
         self._records[job_id] = job
         queue = self._queues.setdefault(job.job_type, _Queue())
         queue.push_front(job_id)

@@ -42,7 +42,9 @@ class Job:
     stored job costs little memory. ``number`` is the store-wide creation sequence (list order
     and pagination). ``queue_position`` is filled in by the store when the job is read (1 = next
     to start), never stored. ``attempt`` is 1 for the first run and 2 after another process took
-    the job over from a lost one.
+    the job over from a lost one. ``committing`` is True once the running attempt passed its commit
+    point (``JobContext.commit``): from then on only that attempt may end the job, so a cancel is
+    refused (internal: not in the public view).
     """
 
     job_id: str
@@ -69,6 +71,7 @@ class Job:
     # The public JSON of a finished job, rendered once by a store that keeps it (``job_json`` sends it
     # as is). Only ever set on a terminal job, which never changes again: never ``replace`` it into another.
     rendered: str | None = field(default=None, compare=False, repr=False)
+    committing: bool = False
 
     @property
     def is_terminal(self) -> bool:

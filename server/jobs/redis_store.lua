@@ -1,23 +1,36 @@
 -- The job store's atomic steps (server/jobs/redis_store.py; layout in docs/redis.md).
--- ARGV[1] names the step, ARGV[2] is the key prefix; the other ARGV are the step's own.
--- Every multi-key change happens in one script: guard + version bump + change-feed XADD + PUBLISH.
+-- ARGV[1] names the step, ARGV[2] is the key prefix, ARGV[3] and ARGV[4] the change feeds' caps (jobs in
+-- the all-jobs feed and in one owner's feed: redis_store.FEED_MAX / OWNER_FEED_MAX); the other ARGV
+-- are the step's own.
+-- Every multi-key change happens in one script: guard + version bump + change-feed ZADD + PUBLISH.
 local op, P = ARGV[1], ARGV[2]
+local FEED_MAX, OWNER_FEED_MAX = tonumber(ARGV[3]), tonumber(ARGV[4])
 local NOTIFIED = 10          -- server.jobs.store.NOTIFIED_POSITIONS
-local FEED_MAX = 100000      -- entries of the all-jobs change feed (admins)
-local OWNER_FEED_MAX = 10000 -- entries of one owner's change feed
 
 local function is_terminal(status) return status == 'completed' or status == 'failed' end
 
-local function feed_add(key, seq, id, max)
-  redis.call('XADD', key, 'MAXLEN', max, '0-' .. seq, 'j', id)
+-- A change feed is a sorted set of job ids scored by the sequence number of their latest change: a
+-- job is in it once, however often it changed (a reader gets the job's current state anyway). Past
+-- `max` jobs the oldest change leaves and the feed's floor (HSET/SET `floor_key`) rises to it, so a
+-- cursor below the floor answers 410.
+local function feed_add(key, seq, id, max, floor_key, floor_field)
+  redis.call('ZADD', key, seq, id)
+  if redis.call('ZCARD', key) > max then
+    local oldest = redis.call('ZPOPMIN', key)
+    if floor_field then
+      redis.call('HSET', floor_key, floor_field, oldest[2])
+    else
+      redis.call('SET', floor_key, oldest[2])
+    end
+  end
 end
 
 -- A change of job `id`: both feeds get an entry and every process hears of it.
 local function record_change(id, owner)
   local seq = redis.call('INCR', P .. 'seq')
-  feed_add(P .. 'feed', seq, id, FEED_MAX)
+  feed_add(P .. 'feed', seq, id, FEED_MAX, P .. 'floor', nil)
   local oseq = redis.call('HINCRBY', P .. 'meta:' .. owner, 'seq', 1)
-  feed_add(P .. 'feed:' .. owner, oseq, id, OWNER_FEED_MAX)
+  feed_add(P .. 'feed:' .. owner, oseq, id, OWNER_FEED_MAX, P .. 'meta:' .. owner, 'floor')
   local h = redis.call('HMGET', P .. 'job:' .. id, 'v', 's', 't', 'j', 'n')
   local rank = ''
   if h[2] == 'pending' then
@@ -61,6 +74,8 @@ local function remove(id, tomb_ttl)
   redis.call('ZREM', P .. 'owner:' .. o, id)
   redis.call('ZREM', P .. 'done', id)
   redis.call('ZREM', P .. 'done:' .. o, id)
+  redis.call('ZREM', P .. 'feed', id)
+  redis.call('ZREM', P .. 'feed:' .. o, id)
   local seq = redis.call('INCR', P .. 'seq')
   redis.call('SET', P .. 'removed', seq)
   local m = P .. 'meta:' .. o
@@ -71,8 +86,9 @@ local function remove(id, tomb_ttl)
     redis.call('ZREM', P .. 'owners', o)
     redis.call('DEL', m, P .. 'feed:' .. o, P .. 'owner:' .. o, P .. 'done:' .. o)
   end
-  if redis.call('ZCARD', P .. 'all') == 0 then redis.call('DEL', P .. 'feed') end
+  if redis.call('ZCARD', P .. 'all') == 0 then redis.call('DEL', P .. 'feed', P .. 'floor') end
   redis.call('SET', P .. 'tomb:' .. id, o, 'EX', tomb_ttl)
+  redis.call('PUBLISH', P .. 'removed', id)  -- every process drops its cached copy
 end
 
 -- The finished job to evict so `creator` can store one more (issue 11, item 7): an owner at or over
@@ -114,9 +130,9 @@ local function enqueue_front(id, job_type)
 end
 
 if op == 'create' then
-  local id, owner, job_type, json = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-  local max_active, max_jobs, tomb_ttl, gen = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], ARGV[10]
-  local dedupe = ARGV[11]
+  local id, owner, job_type, json = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+  local max_active, max_jobs, tomb_ttl, gen = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], ARGV[12]
+  local dedupe = ARGV[13]
   local m = P .. 'meta:' .. owner
   if dedupe ~= '' then  -- an active job holding the key is the answer; a stale key is taken over
     local holder = redis.call('GET', P .. 'dedupe:' .. dedupe)
@@ -152,7 +168,7 @@ if op == 'create' then
 
 elseif op == 'write' then
   -- Compare-and-set on the version: the caller checked the transition on the version it read.
-  local id, expected, json, status, completed_ms = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+  local id, expected, json, status, completed_ms = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
   local k = P .. 'job:' .. id
   local h = redis.call('HMGET', k, 'v', 's', 't', 'o')
   if not h[1] then return {'gone'} end
@@ -172,7 +188,7 @@ elseif op == 'write' then
   return {'ok', version}
 
 elseif op == 'claim' then
-  local job_type, worker, until_ms = ARGV[3], ARGV[4], ARGV[5]
+  local job_type, worker, until_ms = ARGV[5], ARGV[6], ARGV[7]
   local popped = redis.call('ZPOPMIN', P .. 'queue:' .. job_type)
   if not popped[1] then return false end
   local id = popped[1]
@@ -182,7 +198,7 @@ elseif op == 'claim' then
   return id
 
 elseif op == 'requeue' then
-  local id, expected, json = ARGV[3], ARGV[4], ARGV[5]
+  local id, expected, json = ARGV[5], ARGV[6], ARGV[7]
   local k = P .. 'job:' .. id
   local h = redis.call('HMGET', k, 'v', 's', 't', 'o')
   if not h[1] then return {'gone'} end
@@ -198,8 +214,8 @@ elseif op == 'requeue' then
   return {'ok'}
 
 elseif op == 'renew' then
-  local worker, until_ms = ARGV[3], ARGV[4]
-  for i = 5, #ARGV do
+  local worker, until_ms = ARGV[5], ARGV[6]
+  for i = 7, #ARGV do
     if redis.call('HGET', P .. 'lease_owner', ARGV[i]) == worker then
       redis.call('ZADD', P .. 'leases', 'XX', until_ms, ARGV[i])
     end
@@ -207,7 +223,7 @@ elseif op == 'renew' then
   return true
 
 elseif op == 'expired' then
-  local worker, now_ms, until_ms = ARGV[3], ARGV[4], ARGV[5]
+  local worker, now_ms, until_ms = ARGV[5], ARGV[6], ARGV[7]
   local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now_ms, 'LIMIT', 0, 100)
   for _, id in ipairs(ids) do
     redis.call('ZADD', P .. 'leases', until_ms, id)
@@ -216,14 +232,14 @@ elseif op == 'expired' then
   return ids
 
 elseif op == 'expire' then
-  local cutoff_ms, limit, tomb_ttl = ARGV[3], tonumber(ARGV[4]), ARGV[5]
+  local cutoff_ms, limit, tomb_ttl = ARGV[5], tonumber(ARGV[6]), ARGV[7]
   local ids = redis.call('ZRANGEBYSCORE', P .. 'done', '-inf', cutoff_ms, 'LIMIT', 0, limit)
   for _, id in ipairs(ids) do remove(id, tomb_ttl) end
   return #ids
 
 elseif op == 'kv_put' then
   -- A generic value with expiry; with only_if_absent ('1') a live value is kept and returned.
-  local key, value, ttl_ms, nx = P .. 'kv:' .. ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+  local key, value, ttl_ms, nx = P .. 'kv:' .. ARGV[5], ARGV[6], ARGV[7], ARGV[8]
   if nx == '1' then
     local current = redis.call('GET', key)
     if current then return current end
@@ -232,57 +248,43 @@ elseif op == 'kv_put' then
   return false
 
 elseif op == 'kv_del' then
-  local key, only_if = P .. 'kv:' .. ARGV[3], ARGV[4]
+  local key, only_if = P .. 'kv:' .. ARGV[5], ARGV[6]
   if only_if == '' or redis.call('GET', key) == only_if then redis.call('DEL', key) end
   return true
 
 elseif op == 'get' then
   local rows = {}
-  for i = 3, #ARGV do rows[#rows + 1] = job_row(ARGV[i]) end
+  for i = 5, #ARGV do rows[#rows + 1] = job_row(ARGV[i]) end
   return rows
 
 elseif op == 'page' then
   -- One batch of a listing, newest first: ids with creation number below `before`, and their jobs.
-  local key, before, count = ARGV[3], ARGV[4], tonumber(ARGV[5])
+  local key, before, count = ARGV[5], ARGV[6], tonumber(ARGV[7])
   local ids = redis.call('ZREVRANGEBYSCORE', key, before, '-inf', 'LIMIT', 0, count)
   local rows = {}
   for _, id in ipairs(ids) do rows[#rows + 1] = job_row(id) end
   return rows
 
 elseif op == 'changes' then
-  -- A feed read: {current seq, removed-at, generation, floor (first retained seq - 1, or 0), epoch,
-  -- the seq the answer reaches, then the changed jobs}.
-  local owner, after, count = ARGV[3], ARGV[4], tonumber(ARGV[5])
-  local seq, removed, gen, feed
+  -- A feed read: {current seq, removed-at, generation, floor (changes at or below it may be gone),
+  -- epoch, the seq the answer reaches, then the changed jobs, each once, oldest change first, read
+  -- in this same step: the versions returned and the cursor agree, so the next read repeats nothing}.
+  local owner, after, count = ARGV[5], ARGV[6], tonumber(ARGV[7])
+  local seq, removed, gen, floor, feed
   if owner == '' then
     seq = redis.call('GET', P .. 'seq') or '0'
     removed = redis.call('GET', P .. 'removed') or '0'
+    floor = redis.call('GET', P .. 'floor') or '0'
     gen, feed = '', P .. 'feed'
   else
-    local m = redis.call('HMGET', P .. 'meta:' .. owner, 'seq', 'removed', 'gen')
-    seq, removed, gen, feed = m[1] or '0', m[2] or '0', m[3] or '0', P .. 'feed:' .. owner
+    local m = redis.call('HMGET', P .. 'meta:' .. owner, 'seq', 'removed', 'gen', 'floor')
+    seq, removed, gen, floor, feed = m[1] or '0', m[2] or '0', m[3] or '0', m[4] or '0', P .. 'feed:' .. owner
   end
-  local floor = 0
-  local max = owner == '' and FEED_MAX or OWNER_FEED_MAX
-  if redis.call('XLEN', feed) >= max then
-    local first = redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1]
-    floor = tonumber(string.match(first[1], '%-(%d+)$')) - 1
-  end
-  local entries = redis.call('XRANGE', feed, '(0-' .. after, '+', 'COUNT', count)
+  local entries = redis.call('ZRANGEBYSCORE', feed, '(' .. after, '+inf', 'WITHSCORES', 'LIMIT', 0, count)
   local reached = seq
-  if #entries >= count then reached = string.match(entries[#entries][1], '%-(%d+)$') end
+  if #entries >= 2 * count then reached = entries[#entries] end
   local result = {seq, removed, gen, floor, redis.call('GET', P .. 'epoch') or '', reached}
-  -- Each job once, in the order of its latest change, read in this same step: the versions
-  -- returned and the cursor agree, so the next read repeats nothing.
-  local seen, ids = {}, {}
-  for i = #entries, 1, -1 do
-    local id = entries[i][2][2]
-    if not seen[id] then
-      seen[id] = true
-      ids[#ids + 1] = id
-    end
-  end
-  for i = #ids, 1, -1 do result[#result + 1] = job_row(ids[i]) end
+  for i = 1, #entries, 2 do result[#result + 1] = job_row(entries[i]) end
   return result
 end
 return redis.error_reply('unknown job store step ' .. tostring(op))

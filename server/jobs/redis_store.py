@@ -9,7 +9,11 @@ change-feed entry.
 
 Commands and costs per operation (n = jobs in the structure touched):
 
-- ``get``: one script, ``HMGET`` + ``ZRANK`` (position of a pending job): O(log n).
+- ``get``: one script, ``HMGET`` + ``ZRANK`` (position of a pending job): O(log n). A finished job
+  is then kept in this process's cache (``FINISHED_CACHE`` jobs, oldest dropped first): finished
+  jobs never change, so its next reads cost no round trip. A removal (expiry or eviction, in any
+  process) is published on ``removed`` and drops it from every process's cache; a job past its
+  retention is not answered from the cache; a lost subscription clears the cache.
 - ``create``: ``HSET``, ``ZADD`` x3, ``INCR``, ``XADD`` x2, ``PUBLISH``: O(log n); when full, the
   eviction reads ``ZREVRANGEBYSCORE owners`` (owners over their fair share) first. With a
   ``dedupe_key``, ``GET dedupe:<key>`` + ``HGET`` of its holder first (an active holder is returned)
@@ -40,6 +44,7 @@ import asyncio
 import json
 import logging
 import secrets
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -62,6 +67,7 @@ from server.jobs.models import Job, JobStatus
 from server.jobs.store import (
     ALL,
     FEED_PAGE,
+    CommitInProgress,
     CursorExpired,
     JobPage,
     JobQuery,
@@ -79,6 +85,10 @@ _SCRIPT = resources.files("server.jobs").joinpath("redis_store.lua").read_text(e
 _CAS_RETRIES = 20
 _PAGE_BATCH = 200
 _RECONNECT_MAX_SECONDS = 5.0
+FEED_MAX = 100_000  # jobs in the all-jobs change feed; a cursor older than the oldest change left answers 410
+OWNER_FEED_MAX = 10_000  # jobs in one owner's change feed
+COMPRESS_ABOVE = 512  # record length (characters) above which it is stored compressed
+FINISHED_CACHE = 5_000  # finished jobs cached per process (with 2 KB results: ~15 MB at most)
 POOL_SIZE = 32  # connections per process; each store call holds one for one round trip
 _NOT_REACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -108,18 +118,25 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def _encode(job: Job) -> str:
-    """The stored record of ``job`` (version, number and position live beside it, not in it)."""
-    return json.dumps({
+    """The stored record of ``job`` (version, number and position live beside it, not in it): JSON,
+    zlib-compressed when longer than ``COMPRESS_ABOVE`` (a record with a result), as text that holds
+    the compressed bytes through ``surrogateescape`` (the client's encoding error handler)."""
+    text = json.dumps({
         "id": job.job_id, "type": job.job_type, "owner": job.owner_id, "metadata": job.metadata,
         "params": job.params, "status": job.status.value, "result": job.result_json, "error": job.error,
         "error_code": job.error_code, "created_at": _iso(job.created_at), "updated_at": _iso(job.updated_at),
         "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at), "progress": job.progress,
         "progress_message": job.progress_message, "progress_code": job.progress_code,
-        "progress_params": job.progress_params, "attempt": job.attempt,
+        "progress_params": job.progress_params, "attempt": job.attempt, **({"c": 1} if job.committing else {}),
     }, ensure_ascii=False, separators=(",", ":"))
+    if len(text) <= COMPRESS_ABOVE:
+        return text
+    return zlib.compress(text.encode(), 6).decode("utf-8", "surrogateescape")
 
 
 def _decode(raw: str, version: Any, number: Any, rank: Any) -> Job:
+    if not raw.startswith("{"):  # compressed (a zlib stream never starts with "{")
+        raw = zlib.decompress(raw.encode("utf-8", "surrogateescape")).decode()
     data = json.loads(raw)
     return Job(
         job_id=data["id"], job_type=data["type"], owner_id=data["owner"], metadata=data["metadata"],
@@ -130,6 +147,7 @@ def _decode(raw: str, version: Any, number: Any, rank: Any) -> Job:
         progress_message=data["progress_message"], progress_code=data.get("progress_code"),
         progress_params=data.get("progress_params"), attempt=data["attempt"], version=int(version),
         number=int(number), queue_position=int(rank) if rank not in ("", None) else None,
+        committing="c" in data,
     )
 
 
@@ -171,13 +189,16 @@ class RedisJobStore(LocalSubscribers):
         # fresh connection (every script is guarded by the job's version, so a repeated write is refused,
         # never applied twice) instead of answering 503 while Redis is in fact back.
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5, health_check_interval=15,
+            url, decode_responses=True, encoding_errors="surrogateescape",  # compressed records: see _encode
+            socket_connect_timeout=3, socket_timeout=5, health_check_interval=15,
             max_connections=POOL_SIZE, timeout=5, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
             retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._script = self._redis.register_script(_SCRIPT)
         LocalSubscribers.__init__(self)
         self._listener: asyncio.Task[None] | None = None
+        self._finished: dict[str, Job] = {}  # finished jobs by id, oldest first (insertion order)
+        self.feed_caps = (FEED_MAX, OWNER_FEED_MAX)  # (all jobs, one owner): tests lower them
         self._last_seq = 0
         self._connected = asyncio.Event()
         self.errors = 0  # store calls that failed for want of Redis (metrics)
@@ -218,7 +239,7 @@ class RedisJobStore(LocalSubscribers):
 
     async def _run(self, *args: Any) -> Any:
         try:
-            return await self._script(keys=[], args=[args[0], self._prefix, *args[1:]])
+            return await self._script(keys=[], args=[args[0], self._prefix, *self.feed_caps, *args[1:]])
         except _NOT_REACHABLE:
             self.errors += 1
             raise StoreUnavailable() from None
@@ -226,8 +247,22 @@ class RedisJobStore(LocalSubscribers):
     # -- reads ---------------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> Job | None:
+        cached = self._finished.get(job_id)
+        if cached is not None:
+            if self._retained(cached):
+                return cached
+            del self._finished[job_id]
         rows = await self._run("get", job_id)
-        return _row_job(rows[0])
+        job = _row_job(rows[0])
+        if job is not None and job.is_terminal and self._connected.is_set() and self._retained(job):
+            if len(self._finished) >= FINISHED_CACHE:
+                del self._finished[next(iter(self._finished))]
+            self._finished[job_id] = job
+        return job
+
+    def _retained(self, job: Job) -> bool:
+        """True while a finished job is within its retention (``JOB_TTL_SECONDS`` after it ended)."""
+        return job.completed_at is not None and (self._clock() - job.completed_at).total_seconds() < self._ttl
 
     async def _get_many(self, job_ids: list[str]) -> list[Job]:
         if not job_ids:
@@ -380,8 +415,10 @@ class RedisJobStore(LocalSubscribers):
                 raise KeyError(job_id)
             if current.is_terminal or current.attempt != from_attempt or current.queue_position is not None:
                 raise InvalidTransition(f"Job is {current.status.value} in attempt {current.attempt}; not queued again")
+            if current.committing:
+                raise CommitInProgress("The job is saving its result; it is not run again")
             job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
-                          attempt=attempt, updated_at=self._clock(), queue_position=None)
+                          attempt=attempt, updated_at=self._clock(), queue_position=None, committing=False)
             result = await self._run("requeue", job_id, current.version, _encode(job))
             if result[0] == "ok":
                 return await self.get(job_id) or job
@@ -434,7 +471,7 @@ class RedisJobStore(LocalSubscribers):
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._key("changes"), self._key("queued"))
+                await pubsub.subscribe(self._key("changes"), self._key("queued"), self._key("removed"))
                 self._connected.set()
                 delay = 0.1
                 if not first:
@@ -450,6 +487,7 @@ class RedisJobStore(LocalSubscribers):
                 if self._connected.is_set():
                     log.warning("job store subscription lost error=%s", type(error).__name__)
                 self._connected.clear()
+                self._finished.clear()  # removals published during the gap are not heard
                 self.errors += 1
                 await asyncio.sleep(delay)
                 delay = min(_RECONNECT_MAX_SECONDS, delay * 2)
@@ -462,6 +500,9 @@ class RedisJobStore(LocalSubscribers):
     def _on_message(self, channel: str, data: str) -> None:
         if channel.endswith("queued"):
             self._queue_subscribers.notify(ALL, data)
+            return
+        if channel.endswith("removed"):
+            self._finished.pop(data, None)
             return
         seq, version, number, rank, raw = data.split("\n", 4)
         self._last_seq = max(self._last_seq, int(seq))

@@ -32,7 +32,7 @@ from server.errors import Conflict, Unavailable
 from server.jobs.errors import InvalidTransition, JobFailed
 from server.jobs.ids import new_job_id
 from server.jobs.models import Job, JobStatus, encode_result
-from server.jobs.store import MAX_ATTEMPTS, JobQuery, JobStore, StoreUnavailable
+from server.jobs.store import MAX_ATTEMPTS, CommitInProgress, JobQuery, JobStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,25 @@ class JobContext:
         value = max(self._progress, min(100, max(0, int(percent))))
         self._progress = value
         await self._runner._report_progress(self.job_id, self.attempt, value, message, code, params)
+
+    async def commit(self) -> None:
+        """Enter the commit point: call it just before the job's irreversible side effect (e.g. the
+        write-back of a result to a case), and do the side effect only when it returns.
+
+        One atomic store update marks the running attempt ``committing``, only while the job is still
+        running in this attempt and not cancelled. From then on a cancel answers 409 and the job ends
+        with what this attempt writes (normally ``completed``); a lease lost from now on ends the job
+        ``failed``/``interrupted`` instead of running it again, so the side effect happens at most once.
+
+        Raises:
+            CommitRefused: the job was cancelled, timed out or taken over first (or the store stayed
+                unreachable): do not perform the side effect.
+        """
+        await self._runner._enter_commit(self.job_id, self.attempt)
+
+
+class CommitRefused(Exception):
+    """``JobContext.commit`` was refused: the job is no longer this attempt's to finish."""
 
 
 JobFunction = Callable[[JobContext], Awaitable[dict[str, Any]]]
@@ -209,11 +228,17 @@ class JobRunner:
         ``error_code="cancelled"``. The process running it stops it when it hears of the change.
 
         Returns the job in its terminal state. Raises ``Conflict`` (409, ``already_finished``)
-        when the job had already finished, including when it completed while being cancelled.
+        when the job had already finished, including when it completed while being cancelled, and
+        when it passed its commit point (``JobContext.commit``): its outcome is decided and it ends
+        ``completed`` shortly. The same code as "finished" on purpose: for the client both mean
+        "too late to cancel, read the job", and no client has to learn a new code.
         """
         try:
             job = await self._store.update(job_id, status=JobStatus.FAILED, error_code=ErrorCode.CANCELLED,
                                            error=ErrorCode.CANCELLED.job_error(), completed_at=utcnow())
+        except CommitInProgress:
+            raise Conflict("The job is saving its result and can no longer be cancelled",
+                           code=ErrorCode.ALREADY_FINISHED) from None
         except InvalidTransition:
             raise Conflict("The job has already finished", code=ErrorCode.ALREADY_FINISHED) from None
         if job_id in self._tasks:
@@ -313,6 +338,12 @@ class JobRunner:
             if job is None:
                 kind.running -= 1
                 return
+            previous = self._tasks.get(job.job_id)
+            if previous is not None:
+                # This process's task of an older attempt (taken over while this process stalled, the
+                # new attempt now claimed here) was told to stop: let it end first, so the two attempts
+                # never share this process's bookkeeping of the job.
+                await asyncio.wait({previous})
             self._attempts[job.job_id] = job.attempt
             self._tasks[job.job_id] = asyncio.get_running_loop().create_task(self._run(job, kind))
 
@@ -332,6 +363,9 @@ class JobRunner:
                 await asyncio.shield(self._finish_by_id(job_id, reason))
             if job_id not in self._stop_reasons:
                 raise  # cancelled by someone else (loop shutdown): let it propagate
+        except CommitRefused:
+            log.info("job stopped at its commit point: cancelled or taken over first job_id=%s", job_id)
+            await asyncio.shield(self._finish_by_id(job_id, ErrorCode.INTERNAL))  # refused when no longer ours
         except JobFailed as failure:
             log.warning("job failed job_id=%s code=%s", job_id, failure.code)
             await asyncio.shield(self._finish_by_id(job_id, failure.code, failure.message))
@@ -431,6 +465,16 @@ class JobRunner:
         except InvalidTransition:
             pass  # finished or taken over meanwhile: that state stands
 
+    async def _enter_commit(self, job_id: str, attempt: int) -> None:
+        """``JobContext.commit``: mark attempt ``attempt`` committing, or raise ``CommitRefused``."""
+        try:
+            job = await self._retrying(job_id, lambda: self._store.update(job_id, expect_attempt=attempt,
+                                                                          committing=True))
+        except (InvalidTransition, KeyError):
+            job = None
+        if job is None:
+            raise CommitRefused(job_id)
+
     async def _report_progress(self, job_id: str, attempt: int, percent: int, message: str, code: str | None = None,
                                params: dict[str, Any] | None = None) -> None:
         try:
@@ -486,6 +530,20 @@ class JobRunner:
                     await self._store.update(job_id, status=JobStatus.FAILED, error_code=ErrorCode.INTERRUPTED,
                                              error=ErrorCode.INTERRUPTED.job_error(), completed_at=utcnow())
                     log.warning("job lost twice; failed job_id=%s", job_id)
+            except CommitInProgress:
+                await self._fail_lost_while_saving(job_id, job.attempt)
             except InvalidTransition:
                 pass
         return len(lost)
+
+    async def _fail_lost_while_saving(self, job_id: str, attempt: int) -> None:
+        """A job lost after its commit point is not run again (its side effect may have happened):
+        it ends ``failed``/``interrupted``, written as its attempt (the lease passed to this worker).
+        Its old holder, if it was only stalled, finds the job finished and writes nothing more."""
+        try:
+            await self._store.update(job_id, expect_attempt=attempt, status=JobStatus.FAILED,
+                                     error_code=ErrorCode.INTERRUPTED,
+                                     error=ErrorCode.INTERRUPTED.job_error("while_saving"), completed_at=utcnow())
+            log.warning("job lost while saving its result; failed, not run again job_id=%s", job_id)
+        except InvalidTransition:
+            pass  # its holder finished it meanwhile

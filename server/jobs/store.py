@@ -131,13 +131,14 @@ class JobStore(Protocol):
         """Return one page of jobs matching ``query``, newest first."""
 
     async def update(self, job_id: str, *, expect_attempt: int | None = None, **changes: Any) -> Job:
-        """Apply ``changes``, bump ``version`` and notify.
+        """Apply ``changes``, bump ``version`` and notify, under the guard of ``check_update``.
 
         ``expect_attempt``: refuse unless the job is ``running`` in this attempt (a worker whose
         lease was taken over must not write). A job leaving ``pending`` leaves its queue; a job
         ending leaves its lease and starts its retention.
 
-        Raises ``InvalidTransition`` (not allowed from the current status, or the attempt moved on)
+        Raises ``CommitInProgress`` (a write without ``expect_attempt`` to a committing job),
+        ``InvalidTransition`` (not allowed from the current status, or the attempt moved on)
         or ``KeyError`` (unknown job).
         """
 
@@ -155,7 +156,8 @@ class JobStore(Protocol):
     async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
         """Put a job still in attempt ``from_attempt`` back at the front of its queue as ``pending``
         with ``attempt`` (a hand-back at shutdown keeps it; a takeover raises it). Raises
-        ``InvalidTransition`` when the job finished or moved to another attempt."""
+        ``InvalidTransition`` when the job finished or moved to another attempt, ``CommitInProgress``
+        when its attempt passed the commit point (running it again could repeat the side effect)."""
 
     async def expire(self, now: datetime, limit: int | None = None) -> int:
         """Remove finished jobs whose retention ended before ``now`` (at most ``limit``); return how many."""
@@ -245,19 +247,32 @@ class Subscribers:
 ALL: Any = object()  # subscriber key for "every owner": never equal to a user id
 
 
+class CommitInProgress(InvalidTransition):
+    """The job passed its commit point: only its running attempt may end it now (a cancel is too late)."""
+
+
 def check_update(current: Job, changes: dict[str, Any], expect_attempt: int | None) -> None:
     """The guard of every ``JobStore.update``: the status change must be allowed
-    (``ALLOWED_TRANSITIONS``), and a write of attempt ``expect_attempt`` only lands while that attempt
-    is the one running (a worker that was taken over cannot overwrite the new run).
+    (``ALLOWED_TRANSITIONS``); a write of attempt ``expect_attempt`` only lands while that attempt
+    is the one running (a worker that was taken over cannot overwrite the new run); and a job whose
+    attempt entered its commit point (``committing``) is written only by a holder of that attempt
+    (``expect_attempt`` given), so a cancel cannot end a job whose side effect is under way.
+
+    The stores apply it atomically with the write (the memory store in one step of the loop, the
+    Redis store as a compare-and-set on the version the guard read), so a commit and a cancel racing
+    from two processes cannot both win.
 
     Raises:
-        InvalidTransition: either rule is broken.
+        CommitInProgress: a write without ``expect_attempt`` to a committing job.
+        InvalidTransition: another rule is broken.
     """
     new_status = JobStatus(changes.get("status", current.status))
     if new_status not in ALLOWED_TRANSITIONS[current.status]:
         raise InvalidTransition(f"Job is {current.status.value}; cannot become {new_status.value}")
     if expect_attempt is not None and (current.attempt != expect_attempt or current.status is not JobStatus.RUNNING):
         raise InvalidTransition("The job was taken over by another worker")
+    if current.committing and expect_attempt is None and current.status is JobStatus.RUNNING:
+        raise CommitInProgress("The job is saving its result")
 
 
 class LocalSubscribers:

@@ -17,6 +17,7 @@ class Gates:
 
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
+        self.committed: list[str] = []  # ids of ``committing`` jobs that passed their commit point
 
     def event(self, name: str) -> asyncio.Event:
         return self._events.setdefault(name, asyncio.Event())
@@ -43,6 +44,13 @@ def services(services: Services, gates: Gates, io_loop) -> Services:
         await gates.event(ctx.params["gate"]).wait()
         return {"gate": ctx.params["gate"]}
 
+    async def committing(ctx: JobContext) -> dict[str, Any]:
+        await gates.event(ctx.params["gate"]).wait()
+        await ctx.commit()
+        gates.committed.append(ctx.job_id)  # the side effect
+        await gates.event(ctx.params["gate"] + "-saved").wait()
+        return {"saved": True}
+
     async def failing(ctx: JobContext) -> dict[str, Any]:
         raise JobFailed("rate_limited", "The analysis service is busy. Please try again later.")
 
@@ -61,6 +69,7 @@ def services(services: Services, gates: Gates, io_loop) -> Services:
     runner = services.runner
     runner.register("echo", echo)
     runner.register("gated", gated, concurrency=1)
+    runner.register("committing", committing)
     runner.register("failing", failing)
     runner.register("crashing", crashing)
     runner.register("sleeping", sleeping)

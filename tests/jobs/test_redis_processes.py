@@ -250,7 +250,45 @@ def test_web_concurrency_runs_workers_on_one_port_and_sigterm_stops_them_all(ser
     wait_for(lambda: log.read_text().count("listening on") == 2, 60, "both workers listen")
     job_id = start_analysis(base, "Forklift")
     assert fetch(f"{base}/jobs/{job_id}", token())[0] == 200  # whichever worker answers, it knows the job
+    wait_for(lambda: fetch(f"{base}/jobs/{job_id}", token())[1]["status"] == "running", 20, "job never ran")
+    grace = float(servers.env["SHUTDOWN_GRACE_SECONDS"])
     parent.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
     assert parent.wait(30) == 0
+    stopped = time.monotonic() - signalled
+    print(f"prefork parent with a running job exited {stopped:.2f}s after SIGTERM (grace {grace}s)")
+    assert stopped <= grace
     assert log.read_text().count("shutdown complete") == 2
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_prefork_replaces_dead_workers_with_backoff_prints_dev_tokens_once_and_stops_within_the_grace(
+        servers, redis_for_processes):
+    servers.env.pop("JWT_SECRET")  # development mode: the banner with the tokens
+    parent, base, log = servers.start(WEB_CONCURRENCY="2")
+    workers = wait_for(lambda: (lambda pids: pids if len(pids) == 2 else None)(child_pids(parent.pid)),
+                       60, "two workers did not start")
+    wait_for(lambda: log.read_text().count("listening on") == 2, 60, "both workers listen")
+    assert log.read_text().count("DEVELOPMENT ONLY") == 1  # worker 0 prints it; the workers share the secret
+    os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would
+    replaced = wait_for(lambda: (lambda pids: pids if len(pids) == 2 and workers[0] not in pids else None)(
+        child_pids(parent.pid)), 30, "the killed worker was not replaced")
+    wait_for(lambda: log.read_text().count("listening on") == 3, 60, "the new worker listens")
+    assert fetch(f"{base}/readyz")[0] == 200
+    # A crash loop: the replacement cannot start while Redis is down; each retry waits twice as long.
+    redis_for_processes.stop()
+    os.kill(next(pid for pid in replaced if pid != workers[1]), signal.SIGKILL)
+    delays = wait_for(lambda: (lambda found: found if len(found) >= 3 else None)(
+        [line.rpartition(" in ")[2] for line in log.read_text().splitlines() if "starting a new worker" in line]),
+        60, "the crash loop was not retried")
+    assert delays[:3] == ["0.5s", "1.0s", "2.0s"], delays
+    redis_for_processes.start()
+    wait_for(lambda: log.read_text().count("listening on") == 4, 60, "no worker started once Redis was back")
+    grace = float(servers.env["SHUTDOWN_GRACE_SECONDS"])
+    parent.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    assert parent.wait(30) == 0
+    stopped = time.monotonic() - signalled
+    print(f"prefork parent exited {stopped:.2f}s after SIGTERM (grace {grace}s)")
+    assert stopped <= grace  # the parent too: Heroku's SIGKILL follows the grace
+    assert not child_pids(parent.pid)

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from server.errors import Unavailable
 from server.jobs.models import Job, JobStatus
 from server.jobs.redis_store import RedisJobStore, host_port, masked_url
-from server.jobs.store import JobQuery
+from server.jobs.store import CursorExpired, JobQuery
 from tests.jobs.redis_server import RedisServer, require_redis_server
 from tests.waiting import settle
 
@@ -124,3 +124,48 @@ async def test_redis_store_survives_a_redis_restart_and_replays_missed_changes(r
         await writer.aclose()
         await reader.aclose()
         server.cleanup()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_redis_store_cached_finished_job_is_gone_once_another_process_removes_it(redis_server, redis_prefix):
+    stores = [RedisJobStore(redis_server.url, prefix=redis_prefix, ttl_seconds=3600, max_jobs=100) for _ in range(2)]
+    a, b = stores
+    try:
+        for store in stores:
+            await store.start()
+        now = datetime.now(timezone.utc)
+        await b.create(new_job("done-1"))
+        await b.update("done-1", status=JobStatus.FAILED, error_code="cancelled", completed_at=now)
+        cached = await a.get("done-1")
+        assert cached is not None and a._finished.get("done-1") == cached  # finished: cached in A
+        assert await a.get("done-1") is cached  # no round trip
+        assert await b.expire(now + timedelta(hours=2)) == 1  # B removes it (retention over)
+        await settle(lambda: "done-1" not in a._finished, timeout=5)
+        assert await a.get("done-1") is None and await a.removed_owner("done-1") == "alice"
+    finally:
+        for store in stores:
+            await store.aclose()
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_redis_store_change_feed_keeps_one_entry_per_job_and_answers_410_below_its_floor(
+        two_stores, redis_server, redis_prefix):
+    store = two_stores[0]
+    store.feed_caps = (4, 3)  # jobs in the all-jobs feed, in one owner's feed
+    await store.start()
+    start = await store.cursor("alice")
+    for n in range(3):
+        await store.create(new_job(f"f{n}"))
+        await store.update(f"f{n}", status=JobStatus.FAILED, error_code="cancelled", completed_at=T0)
+    jobs, after_three = await store.changes_since("alice", start)
+    assert [job.job_id for job in jobs] == ["f0", "f1", "f2"]  # each job once, at its latest change
+    client = aioredis.from_url(redis_server.url)
+    try:
+        assert await client.zcard(f"{redis_prefix}feed:alice") == 3  # 6 changes, one entry per job
+    finally:
+        await client.aclose()
+    await store.create(new_job("f3"))  # a 4th job: f0's change leaves the owner's feed
+    with pytest.raises(CursorExpired):
+        await store.changes_since("alice", start)
+    jobs, _ = await store.changes_since("alice", after_three)
+    assert [job.job_id for job in jobs] == ["f3"]

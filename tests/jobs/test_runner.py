@@ -101,6 +101,35 @@ async def test_cancel_racing_completion_leaves_one_consistent_terminal_state(api
 
 
 @pytest.mark.gen_test(timeout=10)
+async def test_cancel_after_the_commit_point_is_409_and_the_job_completes_with_one_side_effect(api, services,
+                                                                                               gates: Gates):
+    job = await services.runner.submit("committing", "alice", {}, {"gate": "c"})
+    await settle(lambda: status_of(services, job.job_id).status is JobStatus.RUNNING)
+    gates.open("c")
+    await settle(lambda: gates.committed == [job.job_id])
+    reply = await api.post(f"/jobs/{job.job_id}/cancel")
+    assert reply.status == 409 and reply.json["code"] == "already_finished"
+    assert (await api.get(f"/jobs/{job.job_id}")).json["status"] == "running"  # still saving
+    gates.open("c-saved")
+    await settle(lambda: status_of(services, job.job_id).is_terminal)
+    final = (await api.get(f"/jobs/{job.job_id}")).json
+    assert final["status"] == "completed" and final["result"] == {"saved": True} and "committing" not in final
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_cancel_before_the_commit_point_means_no_side_effect(api, services, gates: Gates):
+    job = await services.runner.submit("committing", "alice", {}, {"gate": "c"})
+    await settle(lambda: status_of(services, job.job_id).status is JobStatus.RUNNING)
+    reply = await api.post(f"/jobs/{job.job_id}/cancel")
+    assert reply.status == 200 and reply.json["error_code"] == "cancelled"
+    gates.open("c")
+    gates.open("c-saved")
+    await asyncio.sleep(0.1)
+    assert gates.committed == []
+    assert (await api.get(f"/jobs/{job.job_id}")).json["error_code"] == "cancelled"
+
+
+@pytest.mark.gen_test(timeout=10)
 @pytest.mark.memory_only("builds its own services; the deadline is the runner's, independent of the store")
 async def test_job_over_deadline_fails_with_timeout(settings):
     fast = build_services(replace(settings, jobs=JobSettings(timeout_seconds=0.2)))
