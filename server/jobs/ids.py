@@ -6,7 +6,7 @@ import uuid
 
 import uuid6
 
-from server.errors import InvalidInput
+from server.ids import parse_uuid
 
 
 def new_job_id() -> str:
@@ -20,10 +20,7 @@ def parse_job_id(raw: str) -> str:
     Raises:
         InvalidInput: ``code="invalid_job_id"`` when ``raw`` is not a UUID.
     """
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise InvalidInput("Job id must be a UUID", code="invalid_job_id") from None
+    return parse_uuid(raw, "job")
 
 
 def minted_at_ms(job_id: str) -> int | None:
