@@ -74,7 +74,7 @@ class Control(tornado.web.RequestHandler):
 
         watcher = asyncio.ensure_future(monitor())
         await asyncio.sleep(0.01)
-        sweeper = self.services.extras["sweeper"]
+        sweeper = self.services.sweeper
         started = time.perf_counter()
         store = self.services.store
         store._ttl = timedelta(seconds=-1)  # everything finished is past retention now

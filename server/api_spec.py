@@ -117,7 +117,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 
 AUTH_CODES = ("invalid_token",)
 JSON_BODY_400 = ("malformed_json", "invalid_body")
-CASE_503 = ("cases_unavailable", "store_unavailable", "store_closed")
+CASE_503 = ("store_unavailable", "store_closed")
 WAIT_CODES = ("too_many_waits",)
 
 _JOB_HEADERS = ("ETag", "Retry-After")
@@ -168,7 +168,7 @@ def _analysis(summary: str, needs: str, input_codes: tuple[str, ...]) -> Operati
         429: _error("Too many active jobs for this user.", "too_many_active_jobs", headers=("Retry-After",)),
     }
     answers[503] = _error("The server is shutting down, the job store is full, or the case store cannot "
-                          "answer.", "shutting_down", "store_full", "analysis_unavailable", *CASE_503,
+                          "answer.", "shutting_down", "store_full", *CASE_503,
                           headers=("Retry-After",))
     return Operation(summary, "analyses", answers, description=needs, params=("Idempotency-Key",),
                      links=_ANALYSIS_LINKS)
