@@ -94,7 +94,7 @@ class JobHandler(JobHandlerBase):
     answers at once when the job differs from the baseline (``If-None-Match`` version, else
     ``?since=``, else the current version) or is finished, otherwise at its first change or at the
     deadline (304 when the baseline came from ``If-None-Match``, else 200). ``?until=finished``
-    waits for a terminal status only. A waiting request is parked (``server.jobs.parking``): the
+    waits for a terminal status only. A waiting request is parked (``server.http.parking``): the
     handler is done once the wait starts, and the parked poll answers.
     """
 
