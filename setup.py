@@ -11,6 +11,10 @@ setup(
     package_data={"server": ["openapi_examples.json"], "server.cases": ["demo_files/*.pdf", "demo_files/*.docx"],
                   "server.jobs": ["*.lua"]},
     install_requires=[
+        # Below 7: the parked long-poll (server/http/parking.py) detaches connections, writes HTTP/1.1
+        # itself and hands them back with HTTPServer.handle_stream, and web.py and jobs/handlers.py use
+        # private HTTP1Connection/RequestHandler attributes. tests/http/test_tornado_contract.py checks
+        # exactly that on a bare Tornado app: make it pass on a new major before widening the range.
         "tornado>=6.4.1,<7",
         "PyJWT[crypto]>=2.10.1,<3",  # 2.10.0 accepted a partial issuer match (CVE-2024-53861)
         "pydantic>=2.7,<3",

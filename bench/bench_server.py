@@ -40,6 +40,9 @@ from server.jobs.models import Job, JobStatus
 from server.jobs.runner import JobContext
 from server.logs import configure_logging
 
+# What the control routes keep between calls (a stall watch, the sweep result, the store-change count).
+BENCH_STATE: dict = {}
+
 
 class Control(tornado.web.RequestHandler):
     def initialize(self, services, gates) -> None:
@@ -82,7 +85,7 @@ class Control(tornado.web.RequestHandler):
 
         watcher = asyncio.ensure_future(monitor())
         await asyncio.sleep(0.01)
-        sweeper = self.services.extras["sweeper"]
+        sweeper = self.services.sweeper
         started = time.perf_counter()
         store = self.services.store
         store._ttl = timedelta(seconds=-1)  # everything finished is past retention now
@@ -114,19 +117,19 @@ class Control(tornado.web.RequestHandler):
 
 
     async def do_watch(self, _):
-        self.services.extras["stall_watch"] = watch = StallWatch()
+        BENCH_STATE["stall_watch"] = watch = StallWatch()
         watch.start()
         return {"watching": True}
 
     async def do_watched(self, _):
-        return self.services.extras.pop("stall_watch").stop()
+        return BENCH_STATE.pop("stall_watch").stop()
 
     async def do_expire_all(self, _):
         store = self.services.store
         store._ttl = timedelta(seconds=-1)  # everything finished is past retention now
         started = time.perf_counter()
-        task = asyncio.ensure_future(self.services.extras["sweeper"].sweep())
-        task.add_done_callback(lambda done: self.services.extras.__setitem__(
+        task = asyncio.ensure_future(self.services.sweeper.sweep())
+        task.add_done_callback(lambda done: BENCH_STATE.__setitem__(
             "sweep_result", {"removed": done.result(), "duration_s": time.perf_counter() - started}))
         return {"started": True, "jobs": len(store)}
 
@@ -135,8 +138,8 @@ class Control(tornado.web.RequestHandler):
         return {"id": job.job_id}
 
     async def do_counts(self, _):
-        return {"store_changes": self.services.extras.get("store_changes", [0])[0], "jobs": len(self.services.store),
-                "sweep": self.services.extras.get("sweep_result")}
+        return {"store_changes": BENCH_STATE.get("store_changes", [0])[0], "jobs": len(self.services.store),
+                "sweep": BENCH_STATE.get("sweep_result")}
 
 
 class StallWatch:
@@ -258,7 +261,7 @@ def count_store_changes(services) -> None:
     record = getattr(store, "_record_change", None)
     if record is None:
         return
-    counter = services.extras["store_changes"] = [0]
+    counter = BENCH_STATE["store_changes"] = [0]
 
     def counted(*args, **kwargs):
         counter[0] += 1

@@ -179,8 +179,9 @@ async def serve(settings: Settings, sockets: list[socket.socket], *, worker: int
     log.info("job store: %s", "memory (this process only)" if store.url == "memory://"
              else f"{masked_url(store.url)} from {store.source}, prefix {store.prefix}")
     if not settings.production:
+        providers = services.describe_providers() if services.describe_providers is not None else {}
         log.warning("development mode: %s; set APP_ENV=production on every deployment",
-                    ", ".join(_development_traits(settings, services.extras["describe_providers"]())))
+                    ", ".join(_development_traits(settings, providers)))
     if settings.auth.ephemeral and worker == 0:
         _print_dev_tokens(settings)
     stop = asyncio.Event()

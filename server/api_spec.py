@@ -118,7 +118,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 
 AUTH_CODES = (ErrorCode.INVALID_TOKEN,)
 JSON_BODY_400 = (ErrorCode.MALFORMED_JSON, ErrorCode.INVALID_BODY)
-CASE_503 = (ErrorCode.CASES_UNAVAILABLE, ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_CLOSED,
+CASE_503 = (ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_CLOSED,
             ErrorCode.DATABASE_UNAVAILABLE)
 WAIT_CODES = (ErrorCode.TOO_MANY_WAITS,)
 # A job route's 503: its long-polls are full, the server is shutting down, or the job store cannot answer.
@@ -173,7 +173,7 @@ def _analysis(summary: str, needs: str, input_codes: tuple[ErrorCode, ...]) -> O
         429: _error("Too many active jobs for this user.", ErrorCode.TOO_MANY_ACTIVE_JOBS, headers=("Retry-After",)),
     }
     answers[503] = _error("The server is shutting down, the job store is full, or the case store cannot "
-                          "answer.", ErrorCode.SHUTTING_DOWN, ErrorCode.STORE_FULL, ErrorCode.ANALYSIS_UNAVAILABLE,
+                          "answer.", ErrorCode.SHUTTING_DOWN, ErrorCode.STORE_FULL,
                           *CASE_503,
                           headers=("Retry-After",))
     return Operation(summary, "analyses", answers, description=needs, params=("Idempotency-Key",),

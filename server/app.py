@@ -1,4 +1,5 @@
-"""Builds the ``Services`` and the Tornado ``Application``; the route table lives here."""
+"""The composition root: builds the ``Services`` with the features this server has and the Tornado
+``Application``; the route table lives here. Nothing but ``server.__main__`` imports this module."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from typing import Any
 
 import tornado.httpserver
@@ -14,7 +16,7 @@ import tornado.web
 from server.analysis.handlers import AgentAnalysisHandler, CallAnalysisHandler, Form7801AnalysisHandler
 from server.analysis.jobs import AnalysisJobs
 from server.analysis.providers.registry import ProviderSet
-from server.analysis.service import AnalysisService
+from server.analysis.service import JOB_METADATA_FILTERS, AnalysisService
 from server.auth import TokenVerifier
 from server.cases.demo import seed_demo_cases
 from server.cases.handlers import CallDetailsHandler, CaseHandler, CaseListHandler, DocumentHandler
@@ -22,7 +24,7 @@ from server.cases.service import CaseServices
 from server.cases.uploads import DocumentListHandler
 from server.config import Settings
 from server.docs import SWAGGER_UI_DIR, SWAGGER_UI_FILES, DocsHandler, OpenApiHandler, SwaggerAssetHandler, document_for
-from server.draining import begin_drain
+from server.draining import Drain
 from server.health import HealthHandler, MetricsHandler, ReadyHandler
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
 from server.jobs.retention import Sweeper
@@ -41,7 +43,23 @@ STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 CLOSER_TIMEOUT_SECONDS = 2.0  # all closers together; Heroku kills the dyno 30 s after SIGTERM
 
 
-def build_services(settings: Settings) -> Services:
+Route = tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]
+
+
+@dataclass
+class AppServices(Services):
+    """The shared ``Services`` plus the features this server was built with.
+
+    Attributes:
+        cases: the case repository and document extractor; None: no case routes.
+        analysis: starts analysis jobs (needs ``cases``); None: no analysis routes.
+    """
+
+    cases: CaseServices | None = None
+    analysis: AnalysisService | None = None
+
+
+def build_services(settings: Settings) -> AppServices:
     """Create the store, runner, metrics, case and analysis services from ``settings`` (no I/O, no
     tasks started).
 
@@ -60,35 +78,37 @@ def build_services(settings: Settings) -> Services:
     providers = ProviderSet.build(settings.llm)
     analysis = AnalysisService(runner, store, providers=providers)
     AnalysisJobs(cases.repository, analysis, settings.cases.analysis_max_input_chars).register(runner)
-    services = Services(settings=settings, store=store, runner=runner, waiters=waiters, metrics=metrics,
-                        tokens=TokenVerifier(settings.auth), cases=cases, analysis=analysis)
+    services = AppServices(settings=settings, store=store, runner=runner, waiters=waiters, metrics=metrics,
+                           tokens=TokenVerifier(settings.auth), cases=cases, analysis=analysis,
+                           describe_providers=providers.describe)
     services.closers.append(store.aclose)  # closers run newest first: the job store closes last
     services.closers.append(cases.aclose)
     services.closers.append(providers.aclose)
     services.readiness_checks["database"] = cases.repository.ping
-    services.extras["describe_providers"] = providers.describe
     return services
 
 
-def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
-    """The route table: (pattern, handler class, initialize kwargs)."""
+def routes(services: AppServices) -> list[Route]:
+    """The route table: (pattern, handler class, initialize kwargs). A feature's routes are present
+    only when ``services`` has that feature (``AppServices.cases``, ``.analysis``), so its handlers
+    always have their service."""
     api = {"services": services}
-    return [
+    cases, analysis = services.cases, services.analysis
+    job_filters = JOB_METADATA_FILTERS if analysis is not None else ()
+    table: list[Route] = [
         (r"/healthz", HealthHandler, api),
         (r"/readyz", ReadyHandler, api),
         (r"/metrics", MetricsHandler, api),
-        (r"/jobs", JobListHandler, api),
+        (r"/jobs", JobListHandler, {**api, "metadata_filters": job_filters}),
         (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
         (rf"/jobs/{UUID_PATTERN}/cancel", JobCancelHandler, api),
         (rf"/jobs/{UUID_PATTERN}/events", JobEventsHandler, api),
-        (r"/cases", CaseListHandler, api),
-        (rf"/cases/{UUID_PATTERN}", CaseHandler, api),
-        (rf"/cases/{UUID_PATTERN}/call-details", CallDetailsHandler, api),
-        (rf"/cases/{UUID_PATTERN}/documents", DocumentListHandler, api),
-        (rf"/cases/{UUID_PATTERN}/documents/{UUID_PATTERN}", DocumentHandler, api),
-        (rf"/vapi/re-analyze-call/{UUID_PATTERN}", CallAnalysisHandler, api),
-        (rf"/cases/{UUID_PATTERN}/analyze-with-agent", AgentAnalysisHandler, api),
-        (rf"/cases/{UUID_PATTERN}/analyze-documents-form7801", Form7801AnalysisHandler, api),
+    ]
+    if cases is not None:
+        table += case_routes({**api, "cases": cases})
+        if analysis is not None:
+            table += analysis_routes({**api, "cases": cases, "analysis": analysis})
+    return table + [
         (r"/", PageHandler, api),
         (r"/dev/tokens", DevTokensHandler, api),
         (r"/openapi.json", OpenApiHandler, api),
@@ -97,7 +117,27 @@ def routes(services: Services) -> list[tuple[str, type[tornado.web.RequestHandle
     ]
 
 
-def make_app(services: Services) -> tornado.web.Application:
+def case_routes(kwargs: dict[str, Any]) -> list[Route]:
+    """The case feature's routes; ``kwargs``: ``services`` and ``cases``."""
+    return [
+        (r"/cases", CaseListHandler, kwargs),
+        (rf"/cases/{UUID_PATTERN}", CaseHandler, kwargs),
+        (rf"/cases/{UUID_PATTERN}/call-details", CallDetailsHandler, kwargs),
+        (rf"/cases/{UUID_PATTERN}/documents", DocumentListHandler, kwargs),
+        (rf"/cases/{UUID_PATTERN}/documents/{UUID_PATTERN}", DocumentHandler, kwargs),
+    ]
+
+
+def analysis_routes(kwargs: dict[str, Any]) -> list[Route]:
+    """The analysis feature's routes; ``kwargs``: ``services``, ``cases`` and ``analysis``."""
+    return [
+        (rf"/vapi/re-analyze-call/{UUID_PATTERN}", CallAnalysisHandler, kwargs),
+        (rf"/cases/{UUID_PATTERN}/analyze-with-agent", AgentAnalysisHandler, kwargs),
+        (rf"/cases/{UUID_PATTERN}/analyze-documents-form7801", Form7801AnalysisHandler, kwargs),
+    ]
+
+
+def make_app(services: AppServices) -> tornado.web.Application:
     """The Application for ``services``; unknown routes answer a JSON 404.
 
     Every finished request is logged once and counted under its route pattern (this replaces
@@ -133,7 +173,7 @@ def listen(services: Services, app: tornado.web.Application, sockets: list[socke
     return server
 
 
-async def startup(services: Services) -> None:
+async def startup(services: AppServices) -> None:
     """Start-up I/O before the server listens: open and migrate the case database; in dev mode,
     seed demo cases for ``dev-user`` when it is empty. In production, warn when ``/metrics`` is
     public (no ``METRICS_TOKEN``). The OpenAPI document is generated here; the job store connects (a Redis store that
@@ -142,36 +182,36 @@ async def startup(services: Services) -> None:
         log.warning("/metrics is public: anyone who reaches this server can read its metrics; set METRICS_TOKEN "
                     "(>= 16 characters) to require 'Authorization: Bearer <METRICS_TOKEN>', or block /metrics "
                     "at the router")
-    document_for(services)
+    document_for(services.settings.push.longpoll_max_seconds)
     await services.store.start()
-    if services.cases is not None:
-        await services.cases.open()
+    cases = services.cases
+    if cases is not None:
+        await cases.open()
         if services.settings.dev_mode:
-            await seed_demo_cases(services.cases)
+            await seed_demo_cases(cases)
 
 
 def start_background(services: Services) -> None:
     """Start the periodic work of a running server (retention sweep, IOLoop lag) on the current IOLoop."""
-    sweeper = Sweeper(services.store, services.settings.jobs.sweep_interval_seconds)
-    sweeper.start()
-    services.extras["sweeper"] = sweeper
+    services.sweeper = Sweeper(services.store, services.settings.jobs.sweep_interval_seconds)
+    services.sweeper.start()
     services.runner.start()
     services.metrics.start()
 
 
-async def stop_jobs(services: Services, grace_seconds: float = 0.0) -> None:
+async def stop_jobs(services: AppServices, grace_seconds: float = 0.0) -> None:
     """First part of shutdown: refuse new jobs (503 + ``Retry-After``), answer every open long-poll
     and event stream now with ``Retry-After`` and refuse new ones (``server.draining``), give
     running jobs ``grace_seconds``, then interrupt the rest.
     """
-    begin_drain(services.extras, grace_seconds)  # before the release: answers carry Retry-After
+    services.drain = Drain(grace_seconds)  # before the release: answers carry Retry-After
     services.runner.stop_accepting()
     services.waiters.release_all()
     if services.cases is not None:
         services.cases.extractor.stop()  # running extractions end now (their workers are killed): 503
-    sweeper = services.extras.pop("sweeper", None)
-    if sweeper is not None:
-        sweeper.stop()
+    if services.sweeper is not None:
+        services.sweeper.stop()
+        services.sweeper = None
     await services.runner.shutdown(grace_seconds)
     services.waiters.release_all()  # the interrupted jobs' final states have been sent
 
@@ -194,7 +234,7 @@ async def close_services(services: Services, budget_seconds: float | None = None
     services.closers.clear()
 
 
-async def shutdown(services: Services, grace_seconds: float = 0.0) -> None:
+async def shutdown(services: AppServices, grace_seconds: float = 0.0) -> None:
     """Stop the jobs (see ``stop_jobs``), then close what modules registered in ``services.closers``."""
     await stop_jobs(services, grace_seconds)
     await close_services(services)

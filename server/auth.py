@@ -7,21 +7,13 @@ Rules: RFC 6750 (bearer tokens, ``WWW-Authenticate``), RFC 7519 (JWT claims), RF
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
 from server.config import AuthSettings
 from server.errors import Unauthenticated
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller: ``user_id`` from the ``sub`` claim; ``is_admin`` from the role claim."""
-
-    user_id: str
-    is_admin: bool = False
+from server.principal import Principal
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -8,6 +8,7 @@ set-up script is ``static/docs.js`` (no inline script). The user pastes a token 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -16,13 +17,11 @@ import tornado.web
 
 from server.openapi import document_bytes
 from server.page import set_security_headers
-from server.services import Services
 from server.web import PublicHandler
 
 SWAGGER_UI_DIR: str = swagger_ui_bundle.swagger_ui_path
 SWAGGER_UI_FILES = r"(swagger-ui\.css|swagger-ui-bundle\.js|favicon-32x32\.png)"
 DOCUMENT_MAX_AGE_SECONDS = 300  # proxies and browsers may reuse it this long; a deploy is seen within 5 min
-EXTRAS_KEY = "openapi_document"
 
 DOCS_PAGE = b"""<!DOCTYPE html>
 <html lang="en">
@@ -55,19 +54,19 @@ class Document:
         return cls(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
 
 
-def document_for(services: Services) -> Document:
-    """The document of this app: built at start-up (``server.app.startup``), or on first use."""
-    document = services.extras.get(EXTRAS_KEY)
-    if document is None:
-        document = services.extras[EXTRAS_KEY] = Document.build(services.settings.push.longpoll_max_seconds)
-    return document  # type: ignore[no-any-return]
+@functools.lru_cache(maxsize=4)
+def document_for(longpoll_max_seconds: float) -> Document:
+    """The document for a server whose long-polls wait at most ``longpoll_max_seconds``: built at
+    start-up (``server.app.startup``) or on first use, then reused (it depends on nothing else, and
+    the cache holds an immutable value, so apps built in one process share it safely)."""
+    return Document.build(longpoll_max_seconds)
 
 
 class OpenApiHandler(PublicHandler):
     """``GET /openapi.json``: public, cacheable (``Cache-Control: public``, ETag, 304)."""
 
     def get(self) -> None:
-        document = document_for(self.services)
+        document = document_for(self.services.settings.push.longpoll_max_seconds)
         self.set_header("Cache-Control", f"public, max-age={DOCUMENT_MAX_AGE_SECONDS}")
         self.set_header("ETag", document.etag)
         if self.check_etag_header():

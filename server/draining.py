@@ -4,16 +4,13 @@ From SIGTERM until the process exits, a long-poll or event stream that is open i
 with the current state and ``Retry-After``; one that arrives during the grace is refused with
 ``503``, ``Retry-After`` and ``Connection: close``. ``Retry-After`` is the time left until the
 server stops (rounded up, plus one second), so a client that honours it comes back to the next
-server instead of polling this one in a loop (issue 16).
+server instead of polling this one in a loop (issue 16). Shutdown sets ``Services.drain``.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
-
-_KEY = "drain"
 
 
 class Drain:
@@ -30,16 +27,3 @@ class Drain:
         """Whole seconds a client should wait before its next request: the time left, rounded up,
         plus one second; at least 1."""
         return max(1, math.ceil(self._until - time.monotonic()) + 1)
-
-
-def begin_drain(extras: dict[str, Any], seconds: float) -> Drain:
-    """Mark the server as draining (``services.extras``), expected to stop in ``seconds``."""
-    drain = Drain(seconds)
-    extras[_KEY] = drain
-    return drain
-
-
-def draining(extras: dict[str, Any]) -> Drain | None:
-    """The drain of a server shutting down (from ``services.extras``), or None while it serves."""
-    drain = extras.get(_KEY)
-    return drain if isinstance(drain, Drain) else None

@@ -125,8 +125,6 @@ class ErrorCode(_StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"
     STORE_CLOSED = "store_closed"
     DATABASE_UNAVAILABLE = "database_unavailable"
-    CASES_UNAVAILABLE = "cases_unavailable"
-    ANALYSIS_UNAVAILABLE = "analysis_unavailable"
     OVERLOADED = "overloaded"
     HTTP_ERROR = "http_error"
     CANCELLED = "cancelled"
@@ -371,12 +369,6 @@ CODES: dict[ErrorCode, CodeInfo] = {
         statuses=(503,)),
     ErrorCode.DATABASE_UNAVAILABLE: CodeInfo(
         "The case database cannot be reached.",
-        statuses=(503,)),
-    ErrorCode.CASES_UNAVAILABLE: CodeInfo(
-        "Cases are not configured on this server.",
-        statuses=(503,)),
-    ErrorCode.ANALYSIS_UNAVAILABLE: CodeInfo(
-        "Analyses are not configured on this server.",
         statuses=(503,)),
     ErrorCode.OVERLOADED: CodeInfo(
         "The server has too many open connections (`MAX_CONNECTIONS`); the connection is closed.",

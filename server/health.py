@@ -8,7 +8,7 @@ import logging
 
 from server.error_codes import ErrorCode
 from server.errors import Unauthenticated
-from server.services import ReadinessCheck
+from server.services import ReadinessCheck, Services
 from server.views import HealthView, ReadyView
 from server.web import PublicHandler
 
@@ -25,11 +25,13 @@ class HealthHandler(PublicHandler):
 
 
 class ReadyHandler(PublicHandler):
+    services: Services
+
     """``GET /readyz``: 200 when the store and every registered check answer and the server is not
     shutting down, else 503.
 
     The body names each check (``ok`` / ``failing``) and lists the provider serving each job type
-    (never a key), from ``services.extras["describe_providers"]`` when a module set it.
+    (never a key), from ``services.describe_providers`` when the analysis feature set it.
     """
 
     async def get(self) -> None:
@@ -38,7 +40,7 @@ class ReadyHandler(PublicHandler):
         results = await asyncio.gather(*(_check(name, check) for name, check in checks.items()))
         accepting = services.runner.accepting
         ready = all(results) and accepting
-        describe = services.extras.get("describe_providers")
+        describe = services.describe_providers
         self.write_json(ReadyView(
             status="ready" if ready else "not_ready",
             checks={name: "ok" if ok else "failing" for name, ok in zip(checks, results, strict=True)},

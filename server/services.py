@@ -1,19 +1,25 @@
-"""The ``Services`` object: everything handlers need, built once per Application."""
+"""The ``Services`` object: what every part of the server shares, built once per Application by
+``server.app.build_services``.
+
+It knows no feature: the case and analysis services are fields of ``server.app.AppServices`` and
+reach their handlers through the route table, so the job engine and the web layer can be imported
+without them. Handlers type ``services`` as the narrow protocol of what they use
+(``server.web.WebServices``, ``server.jobs.handlers.JobServices``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import tornado.httpserver
 
-from server.analysis.service import AnalysisService
 from server.auth import TokenVerifier
-from server.cases.service import CaseServices
 from server.config import Settings
+from server.draining import Drain
+from server.http.inflight import InflightRequests
+from server.jobs.retention import Sweeper
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
 from server.jobs.waiters import Waiters
@@ -21,39 +27,7 @@ from server.metrics import Metrics
 
 Closer = Callable[[], Awaitable[None]]
 ReadinessCheck = Callable[[], Awaitable[bool]]
-
-
-class InflightRequests:
-    """How many API requests are being answered, so shutdown can let them finish before it closes
-    the connections (Tornado's ``close_all_connections`` drops a response not yet written).
-    """
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._idle: asyncio.Event | None = None
-
-    def enter(self) -> None:
-        """A request started."""
-        self.count += 1
-
-    def leave(self) -> None:
-        """A request finished or its client went away."""
-        self.count -= 1
-        if self.count <= 0 and self._idle is not None:
-            self._idle.set()
-
-    async def wait_idle(self, timeout: float) -> bool:
-        """Wait until no request is in flight, at most ``timeout`` seconds; True when idle."""
-        if self.count <= 0:
-            return True
-        self._idle = asyncio.Event()
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        finally:
-            self._idle = None
-        return True
+ProviderReport = Callable[[], dict[str, dict[str, str]]]
 
 
 @dataclass
@@ -75,9 +49,11 @@ class Services:
             few seconds; a failure is logged and does not stop the others.
         readiness_checks: named async checks ``/readyz`` awaits (``"database": repo.ping``); a check
             that returns False, raises or hangs makes the server not ready.
-        cases: the case repository and document extractor (None in apps built without them).
-        analysis: starts analysis jobs; holds the provider set and Idempotency-Key answers.
-        extras: services added by feature modules (``describe_providers`` for ``/readyz``...).
+        describe_providers: ``{job_type: {"provider", "model"}}`` for ``/readyz`` and the start-up
+            log, set by the analysis feature; None without it.
+        sweeper: the retention sweep of a running server (``server.app.start_background``).
+        drain: set once shutdown begins (``server.app.stop_jobs``): waiting clients are answered
+            with its ``Retry-After``; None while the server serves.
         http_server: the server listening for this app (``app.listen`` sets it); a parked
             long-poll hands its kept-alive connection back to it after answering. None: such
             connections close after the answer.
@@ -93,7 +69,7 @@ class Services:
     requests: InflightRequests = field(default_factory=InflightRequests)
     closers: list[Closer] = field(default_factory=list)
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
-    cases: CaseServices | None = None
-    analysis: AnalysisService | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    describe_providers: ProviderReport | None = None
+    sweeper: Sweeper | None = None
+    drain: Drain | None = None
     http_server: tornado.httpserver.HTTPServer | None = None

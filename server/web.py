@@ -8,8 +8,8 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 import pydantic
 import tornado.httputil
@@ -17,7 +17,8 @@ import tornado.iostream
 import tornado.routing
 import tornado.web
 
-from server.auth import Principal, bearer_token
+from server.auth import TokenVerifier, bearer_token
+from server.config import Settings
 from server.error_codes import ErrorCode
 from server.errors import (
     Conflict,
@@ -33,9 +34,11 @@ from server.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from server.http.inflight import InflightRequests
 from server.logs import log_access
+from server.metrics import Metrics
 from server.numbers import count_or_none, parse_count
-from server.services import Services
+from server.principal import Principal
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,15 @@ MAX_QUERY_VALUE_BYTES = 1024  # cursors and ids are under 100 characters; see se
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})  # bounded metric labels
 
 
+class WebServices(Protocol):
+    """What ``ApiHandler`` uses of the app's services (``server.services.Services`` is one)."""
+
+    settings: Settings
+    tokens: TokenVerifier
+    requests: InflightRequests
+    metrics: Metrics
+
+
 def status_for(error: DomainError) -> int:
     """HTTP status of a domain error (the most specific class in ``STATUS_BY_ERROR`` wins)."""
     for cls in type(error).__mro__:
@@ -102,13 +114,14 @@ class ApiHandler(tornado.web.RequestHandler):
     """
 
     public = False
-    services: Services
+    services: WebServices
     principal: Principal
     _body_parts: list[bytes]
     _body_size = 0
+    _body_limit = 0
     _in_flight = False
 
-    def initialize(self, services: Services) -> None:
+    def initialize(self, services: WebServices) -> None:
         self.services = services
         self._body_parts = []
         self._cors_headers()
@@ -203,24 +216,38 @@ class ApiHandler(tornado.web.RequestHandler):
         return type(self).data_received is ApiHandler.data_received
 
     def _limit_body(self) -> None:
-        limit = self.max_body_bytes()
+        self.expect_body(self.max_body_bytes(), _too_large)
+
+    def expect_body(self, limit: int, too_large: Callable[[int], DomainError]) -> None:
+        """Take a streamed request body of at most ``limit`` bytes (call from ``prepare``).
+
+        A declared ``Content-Length`` over ``limit`` raises ``too_large(limit)`` now, and Tornado
+        then discards the declared body quietly (the connection closes after our answer) instead of
+        answering a bare 400 over ours. Tornado's own hard stop is set ``_TORNADO_LIMIT_SLACK`` above
+        ``limit``, so a body counted as it streams in (``body_over_limit``) gets our 413 first.
+        """
+        self._body_limit = limit
         declared = count_or_none(self.request.headers.get("Content-Length", ""))  # Tornado 400s a bad one
         self.request.connection.set_max_body_size(limit + _TORNADO_LIMIT_SLACK)  # type: ignore[union-attr]
         if declared is not None and declared > limit:
-            # Let Tornado discard the declared body quietly (the connection closes after our answer)
-            # instead of answering a bare 400 over ours.
             self.request.connection.set_max_body_size(declared)  # type: ignore[union-attr]
-            raise _too_large(limit)
+            raise too_large(limit)
+
+    def body_over_limit(self, chunk: bytes) -> bool:
+        """Count ``chunk`` of the streamed body; True once the body passed ``expect_body``'s limit."""
+        self._body_size += len(chunk)
+        return self._body_size > self._body_limit
+
+    def refuse(self, error: DomainError) -> None:
+        """Answer ``error`` now, from outside a handler method (``data_received``)."""
+        self.send_error(status_for(error), exc_info=(type(error), error, None))
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         if self._finished:
             return None  # already answered (413 or an auth error): drop the rest
-        self._body_size += len(chunk)
-        limit = self.max_body_bytes()
-        if self._body_size > limit:
+        if self.body_over_limit(chunk):
             self._body_parts = []
-            error = _too_large(limit)
-            self.send_error(status_for(error), exc_info=(type(error), error, None))
+            self.refuse(_too_large(self._body_limit))
             return None
         self._body_parts.append(chunk)
         return None
@@ -355,7 +382,7 @@ class NotFoundHandler(PublicHandler):
         raise NotFound("No such endpoint", code=ErrorCode.NO_ROUTE)
 
 
-def record_request(services: Services, *, method: str, path: str, route: str, status: int, seconds: float,
+def record_request(services: WebServices, *, method: str, path: str, route: str, status: int, seconds: float,
                    user_id: str | None) -> None:
     """Account for one answered request: its access line and its metrics sample.
 

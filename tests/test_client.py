@@ -11,7 +11,7 @@ import pytest
 import tornado.web
 
 from server.client import JobsClient, JobsClientError, JobWaitTimeout, parse_retry_after, parse_timestamp
-from server.draining import begin_drain
+from server.draining import Drain
 from tests.waiting import settle
 
 
@@ -105,12 +105,12 @@ async def test_client_long_poll_seconds_above_the_server_cap_still_long_polls(ap
 @pytest.mark.gen_test(timeout=30)
 async def test_client_honours_retry_after_of_a_draining_server(api, services):
     job = await services.runner.submit("slow", "alice", {}, {"seconds": 30})
-    begin_drain(services.extras, 5)  # what SIGTERM does first: long-polls now get 503 + Retry-After
+    services.drain = Drain(5)  # what SIGTERM does first: long-polls now get 503 + Retry-After
     client = JobsClient(api.base_url, api.token(), poll_interval=0.1)
     with pytest.raises(JobWaitTimeout):
         await in_thread(client.wait, job.job_id, timeout=3)
     assert requests_counted(services, "503") == 1  # then it slept Retry-After (6 s) past its own timeout
-    services.extras.pop("drain")
+    services.drain = None
 
 
 @pytest.mark.gen_test(timeout=30)

@@ -7,24 +7,27 @@ from typing import Any
 
 from server.analysis.idempotency import HEADER, parse_key
 from server.analysis.inputs import AnalysisKind
-from server.analysis.service import AnalysisService, check_inputs, readable
+from server.analysis.service import AnalysisService, StartedAnalysis, check_inputs, readable
+from server.analysis.views import AnalysisAccepted
 from server.cases.handlers import CaseHandlerBase
-from server.error_codes import ErrorCode
-from server.errors import Unavailable
+from server.cases.service import CaseServices
+from server.jobs.models import POLL_INTERVAL_SECONDS
+from server.web import WebServices
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
 
 
 class AnalysisHandler(CaseHandlerBase):
-    """Base of the three endpoints; subclasses set ``kind``."""
+    """Base of the three endpoints; subclasses set ``kind``. Routed only when analyses are configured."""
 
     kind: AnalysisKind
+    analysis: AnalysisService
 
-    @property
-    def analysis(self) -> AnalysisService:
-        """The analysis service (503 when the server was built without it)."""
-        analysis = self.services.analysis
-        if analysis is None:
-            raise Unavailable("Analyses are not configured on this server", code=ErrorCode.ANALYSIS_UNAVAILABLE)
-        return analysis
+    def initialize(self, services: WebServices, cases: CaseServices,  # type: ignore[override]
+                   analysis: AnalysisService) -> None:
+        """``analysis``: starts the jobs; ``cases``: reads the case (see ``CaseHandlerBase``)."""
+        super().initialize(services, cases)
+        self.analysis = analysis
 
     async def post(self, raw_case_id: str) -> None:
         key = parse_key(self.request.headers.get(HEADER))
@@ -41,11 +44,11 @@ class AnalysisHandler(CaseHandlerBase):
             await claim.remember(status, body, headers)
         self._answer(status, body, headers)
 
-    async def _start(self, raw_case_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    async def _start(self, raw_case_id: str) -> Answer:
         case = await self.load_case(raw_case_id)
         documents = readable(await self.cases.repository.list_documents(case.case_id))
         check_inputs(self.kind, case, documents)
-        return await self.analysis.start(self.kind, case, self.principal, len(documents))
+        return accepted(await self.analysis.start(self.kind, case, self.principal, len(documents)))
 
     def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
         for name, value in headers.items():
@@ -69,3 +72,18 @@ class Form7801AnalysisHandler(AnalysisHandler):
     """``POST /cases/{case_id}/analyze-documents-form7801`` -> ``document_analysis_form7801``."""
 
     kind = AnalysisKind.DOCUMENT_ANALYSIS_FORM7801
+
+
+def accepted(started: StartedAnalysis) -> Answer:
+    """The seed's 202 answer to a started analysis (JOB_QUEUE_API.md, "Create Analysis Job"):
+    (status, body, headers) with ``Location`` and ``Retry-After`` (the polling interval, seconds);
+    the body has ``deduplicated: true`` when the job was already pending or running."""
+    job_id, label = started.job.job_id, started.endpoint.label
+    if started.deduplicated:
+        message = f"{label} is already in progress for this case. Poll /jobs/{job_id} for status."
+    else:
+        message = f"{label} job created. Poll /jobs/{job_id} for status."
+    body = AnalysisAccepted(job_id=job_id, message=message, poll_url=f"/jobs/{job_id}",
+                            documents_count=started.document_count,
+                            deduplicated=True if started.deduplicated else None).json_dict()
+    return 202, body, {"Location": f"/jobs/{job_id}", "Retry-After": str(POLL_INTERVAL_SECONDS)}

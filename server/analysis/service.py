@@ -1,4 +1,4 @@
-"""Starting analyses: request-time checks, de-duplication, and the seed's 202 answer."""
+"""Starting analyses: request-time checks and de-duplication (the handler builds the 202 answer)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from typing import Any
 from server.analysis.idempotency import IdempotencyStore
 from server.analysis.inputs import AnalysisKind
 from server.analysis.ports import ProviderSet
-from server.analysis.views import AnalysisAccepted
-from server.auth import Principal
 from server.cases.models import Case, CaseDocument
 from server.error_codes import ErrorCode
 from server.errors import InvalidInput
-from server.jobs.models import POLL_INTERVAL_SECONDS
+from server.jobs.models import Job
 from server.jobs.runner import JobRunner
 from server.jobs.store import JobStore
+from server.principal import Principal
+
+JOB_METADATA_FILTERS = ("case_id",)
+"""Metadata keys of analysis jobs that ``GET /jobs`` filters on (``?case_id=``): the job engine
+knows no cases; the analyses attach the case to their jobs' metadata and declare the filter."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,24 @@ ENDPOINTS = {
     AnalysisKind.DOCUMENT_ANALYSIS_FORM7801: Endpoint(AnalysisKind.DOCUMENT_ANALYSIS_FORM7801,
                                                       "analyze-documents-form7801", "Form 7801 analysis", True),
 }
+
+
+@dataclass(frozen=True)
+class StartedAnalysis:
+    """The outcome of ``AnalysisService.start``.
+
+    Attributes:
+        job: the job as submitted, or the one already pending or running for the case and kind.
+        endpoint: the endpoint that started it (its label names it in messages).
+        deduplicated: True when ``job`` was already pending or running (nothing new was queued).
+        document_count: readable documents the analysis will read; None for an analysis that
+            reads the transcript only.
+    """
+
+    job: Job
+    endpoint: Endpoint
+    deduplicated: bool
+    document_count: int | None
 
 
 def readable(documents: list[CaseDocument]) -> list[CaseDocument]:
@@ -71,13 +92,14 @@ class AnalysisService:
         self.providers = providers
         self.idempotency = idempotency or IdempotencyStore(store)
 
-    async def start(self, kind: AnalysisKind, case: Case, principal: Principal,
-                    document_count: int) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """Submit the job (or find the one already pending/running) and build the 202 answer.
+    async def start(self, kind: AnalysisKind, case: Case, principal: Principal, document_count: int) -> StartedAnalysis:
+        """Submit the job, or find the one already pending or running for this case and kind (the
+        store's atomic ``dedupe_key``, so one job across every process sharing the store).
 
-        Returns:
-            (status, body, headers) of the answer; the body has ``deduplicated: true`` when the job
-            was already pending or running for this case and kind.
+        Args:
+            document_count: readable documents of the case (recorded for the document analyses).
+        Raises:
+            TooManyActiveJobs, Unavailable: from ``JobRunner.submit_unique``.
         """
         endpoint = ENDPOINTS[kind]
         metadata: dict[str, Any] = {"case_id": case.case_id, "user_id": case.owner_id,
@@ -87,14 +109,8 @@ class AnalysisService:
         job, created = await self._runner.submit_unique(kind.value, case.owner_id, metadata,
                                                         {"case_id": case.case_id},
                                                         dedupe_key=dedupe_key(case.case_id, kind))
-        job_id = job.job_id
-        message = f"{endpoint.label} job created. Poll /jobs/{job_id} for status."
-        if not created:
-            message = f"{endpoint.label} is already in progress for this case. Poll /jobs/{job_id} for status."
-        body = AnalysisAccepted(job_id=job_id, message=message, poll_url=f"/jobs/{job_id}",
-                                documents_count=document_count if endpoint.counts_documents else None,
-                                deduplicated=None if created else True).json_dict()
-        return 202, body, {"Location": f"/jobs/{job_id}", "Retry-After": str(POLL_INTERVAL_SECONDS)}
+        return StartedAnalysis(job, endpoint, deduplicated=not created,
+                               document_count=document_count if endpoint.counts_documents else None)
 
 
 def dedupe_key(case_id: str, kind: AnalysisKind) -> str:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
-from server.auth import Principal
 from server.cases.models import Case
 from server.cases.repository import CaseRepository
 from server.error_codes import ErrorCode
-from server.errors import InvalidInput, NotFound
+from server.errors import NotFound
+from server.ids import parse_uuid
+from server.principal import Principal
 
 CASE_NOT_FOUND = "Case not found"
-_INVALID_ID = {"case": ErrorCode.INVALID_CASE_ID, "document": ErrorCode.INVALID_DOCUMENT_ID}
 
-
-def parse_uuid(raw: str, what: str) -> str:
-    """Validate a UUID from a URL and return its canonical form; ``what`` is ``case`` or ``document``.
-
-    Raises:
-        InvalidInput: ``code="invalid_<what>_id"``.
-    """
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise InvalidInput(f"{what.capitalize()} id must be a UUID", code=_INVALID_ID[what]) from None
 
 
 def can_see(principal: Principal, case: Case) -> bool:

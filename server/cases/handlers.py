@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from server.cases.access import CASE_NOT_FOUND, parse_uuid, visible_case
+from server.cases.access import CASE_NOT_FOUND, visible_case
 from server.cases.models import CallDetails, Case, CaseCreate, case_summary_view, case_view, document_view
 from server.cases.service import CaseServices
 from server.cases.views import CaseList
 from server.error_codes import ErrorCode
-from server.errors import NotFound, Unavailable
+from server.errors import NotFound
+from server.ids import parse_uuid
 from server.pagination import decode_cursor, encode_cursor
-from server.web import ApiHandler
+from server.web import ApiHandler, WebServices
 
 MAX_PAGE = 200
 
 
 class CaseHandlerBase(ApiHandler):
-    """Shared helpers: the case services and the visible-case lookup."""
+    """Shared helpers: the case services and the visible-case lookup. Routed only when cases are configured."""
 
-    @property
-    def cases(self) -> CaseServices:
-        """The case services (503 when the server was built without them)."""
-        cases = self.services.cases
-        if cases is None:
-            raise Unavailable("Cases are not configured on this server", code=ErrorCode.CASES_UNAVAILABLE)
-        return cases
+    cases: CaseServices
+
+    def initialize(self, services: WebServices, cases: CaseServices) -> None:  # type: ignore[override]
+        """``cases``: the case repository, extractor and settings (from the route table)."""
+        super().initialize(services)
+        self.cases = cases
 
     async def load_case(self, raw_id: str) -> Case:
         """The case the caller may see, or the 404 an unknown case gets."""

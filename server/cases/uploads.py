@@ -21,7 +21,6 @@ from server.cases.multipart_upload import MultipartReceiver
 from server.clock import utcnow
 from server.error_codes import ErrorCode
 from server.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
-from server.web import status_for
 
 ENVELOPE_BYTES = 64 * 1024  # multipart boundaries, part headers and the document_type field
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
@@ -75,37 +74,30 @@ class DocumentListHandler(CaseHandlerBase):
     _case: Case
     _extraction: asyncio.Future[Extracted] | None = None
     _receiver: MultipartReceiver | None = None
-    _received = 0
-    _limit = 0
 
     async def prepare(self) -> None:  # type: ignore[override]  # Tornado awaits a coroutine prepare
         super().prepare()
         if self.request.method != "POST":
             return
         self._case = await self.load_case(self.path_args[0])
-        self._limit = self.cases.settings.max_upload_bytes + ENVELOPE_BYTES
-        declared = self.request.headers.get("Content-Length")
-        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self._limit:
-            raise too_large(self.cases.settings.max_upload_bytes)
+        max_upload = self.cases.settings.max_upload_bytes
+        self.expect_body(max_upload + ENVELOPE_BYTES, lambda _: too_large(max_upload))
         content_type = self.request.headers.get("Content-Type", "")
         if content_type.split(";")[0].strip().lower() != "multipart/form-data":
             raise UnsupportedMediaType("Send the file as multipart/form-data with a 'file' field",
                                        code=ErrorCode.UNSUPPORTED_CONTENT_TYPE)
         self._receiver = MultipartReceiver(content_type)
-        # We enforce our own limit; lift Tornado's default (100 MB) so it never answers first.
-        self.request.connection.set_max_body_size(max(self._limit + 1, 100 * 1024 * 1024))  # type: ignore[union-attr]
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished or self._receiver is None:
             return
-        self._received += len(chunk)
         try:
-            if self._received > self._limit:
+            if self.body_over_limit(chunk):
                 raise too_large(self.cases.settings.max_upload_bytes)
             self._receiver.feed(chunk)
         except DomainError as error:
             self._discard()
-            self._refuse(error)
+            self.refuse(error)
 
     def on_connection_close(self) -> None:
         """The client went away: cancel its extraction (which kills the worker reading the file)."""
@@ -121,9 +113,6 @@ class DocumentListHandler(CaseHandlerBase):
     def _discard(self) -> None:
         if self._receiver is not None:
             self._receiver.discard()
-
-    def _refuse(self, error: DomainError) -> None:
-        self.send_error(status_for(error), exc_info=(type(error), error, None))
 
     async def get(self, raw_case_id: str) -> None:
         case = await self.load_case(raw_case_id)

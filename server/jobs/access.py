@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from server.auth import Principal
 from server.error_codes import ErrorCode
 from server.errors import NotFound
 from server.jobs.ids import minted_at_ms, parse_job_id
 from server.jobs.models import Job
 from server.jobs.store import JobStore
+from server.principal import Principal
 
 _NOT_FOUND = "Job not found"
 

@@ -77,10 +77,14 @@ def number_of(record: Frozen) -> int:
     return record[_NUMBER]  # type: ignore[no-any-return]
 
 
-def passes(record: Frozen, status: JobStatus | None, job_type: str | None, case_id: str | None) -> bool:
-    """``JobQuery.matches`` on a stored record, without thawing it."""
+def passes(record: Frozen, status: JobStatus | None, job_type: str | None,
+           metadata: tuple[tuple[str, str], ...]) -> bool:
+    """``JobQuery.matches`` on a stored record, without thawing it (``metadata``: required key/value pairs)."""
     if status is not None and record[_STATUS] != status.value:
         return False
     if job_type is not None and record[_JOB_TYPE] != job_type:
         return False
-    return case_id is None or dict(record[_METADATA]).get("case_id") == case_id
+    if not metadata:
+        return True
+    stored = dict(record[_METADATA])
+    return all(stored.get(key) == value for key, value in metadata)

@@ -4,28 +4,38 @@ GET, long-poll), ``GET /jobs/{id}/events`` (event stream), ``POST /jobs/{id}/can
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from tornado.http1connection import HTTP1Connection
 from tornado.iostream import StreamClosedError
 
-from server.draining import draining
 from server.error_codes import ErrorCode
 from server.errors import InvalidInput, Unavailable
+from server.http.parking import ParkingHandler, ParkingServices, park
 from server.jobs.access import can_see, visible_job
 from server.jobs.longpoll import etag_version, jittered, not_modified, parse_etags, parse_since, parse_wait
 from server.jobs.models import Job, JobStatus, job_headers, job_json
-from server.jobs.parking import park
-from server.jobs.store import CursorExpired, JobQuery
+from server.jobs.runner import JobRunner
+from server.jobs.store import CursorExpired, JobQuery, JobStore
 from server.jobs.waiters import JobStream, WakeReason, Watch
 from server.pagination import decode_cursor, encode_cursor
-from server.web import ApiHandler
 
 MAX_PAGE = 200
 SSE_RETRY_MS = 2000  # the reconnection delay a stream tells its client on open (the polling interval)
 
 
-class JobHandlerBase(ApiHandler):
+class JobServices(ParkingServices, Protocol):
+    """What the job endpoints use of the app's services (``server.services.Services`` is one)."""
+
+    store: JobStore
+    runner: JobRunner
+    started_at: float
+
+
+class JobHandlerBase(ParkingHandler):
     """Shared helpers of the job handlers; a long-poll ends when its client goes away."""
 
+    services: JobServices
     _watch: Watch | JobStream | None = None
     _client_gone = False
 
@@ -57,7 +67,7 @@ class JobHandlerBase(ApiHandler):
         Raises:
             Unavailable: ``code="shutting_down"`` while the server drains.
         """
-        drain = draining(self.services.extras)
+        drain = self.services.drain
         if drain is None:
             return
         self.close_after_answer()
@@ -85,7 +95,7 @@ class JobHandler(JobHandlerBase):
     answers at once when the job differs from the baseline (``If-None-Match`` version, else
     ``?since=``, else the current version) or is finished, otherwise at its first change or at the
     deadline (304 when the baseline came from ``If-None-Match``, else 200). ``?until=finished``
-    waits for a terminal status only. A waiting request is parked (``server.jobs.parking``): the
+    waits for a terminal status only. A waiting request is parked (``server.http.parking``): the
     handler is done once the wait starts, and the parked poll answers.
     """
 
@@ -127,19 +137,27 @@ class JobCancelHandler(JobHandlerBase):
 class JobListHandler(JobHandlerBase):
     """``GET /jobs``: the caller's jobs (admins: all), newest first, ``{jobs, count, next_cursor, cursor}``.
 
-    Query: ``status``, ``job_type``, ``case_id`` filters; ``limit`` 1..200 (default 50);
+    Query: ``status``, ``job_type`` filters, and one equality filter per metadata key a feature
+    declared (``metadata_filters`` in the route table: ``case_id`` with the analyses); ``limit`` 1..200 (default 50);
     ``cursor`` from a previous page's ``next_cursor`` (410 ``cursor_expired`` when that page's last job
     expired meanwhile). ``since=<cursor>`` turns the list into a
     change feed: the jobs changed after that position, oldest change first, waiting up to
     ``wait`` seconds for one; 410 ``cursor_expired`` when the position is too old (list again).
     """
 
+    metadata_filters: tuple[str, ...] = ()
+
+    def initialize(self, services: JobServices, metadata_filters: tuple[str, ...] = ()) -> None:  # type: ignore[override]
+        """``metadata_filters``: metadata keys ``GET /jobs?<key>=<value>`` filters on (string equality)."""
+        super().initialize(services)
+        self.metadata_filters = metadata_filters
+
     async def get(self) -> None:
         query = JobQuery(
             owner_id=None if self.principal.is_admin else self.principal.user_id,
             status=self._status_filter(),
             job_type=self._job_type_filter(),
-            case_id=self.get_query_argument("case_id", None),
+            metadata=self._metadata_filter(),
             before=await self._page_start(decode_cursor(self.get_query_argument("cursor", None))),
             limit=self.query_int("limit", 50, minimum=1, maximum=MAX_PAGE, code=ErrorCode.INVALID_LIMIT),
         )
@@ -189,7 +207,7 @@ class JobListHandler(JobHandlerBase):
         self._write_list(matching, None, cursor)
 
     def _retry_after_drain(self) -> None:
-        drain = draining(self.services.extras)
+        drain = self.services.drain
         if drain is not None:
             self.set_header("Retry-After", str(drain.retry_after()))
             self.close_after_answer()
@@ -208,6 +226,10 @@ class JobListHandler(JobHandlerBase):
         except ValueError:
             raise InvalidInput("'status' must be one of pending, running, completed, failed",
                                code=ErrorCode.INVALID_STATUS) from None
+
+    def _metadata_filter(self) -> tuple[tuple[str, str], ...]:
+        pairs = ((key, self.get_query_argument(key, None)) for key in self.metadata_filters)
+        return tuple((key, value) for key, value in pairs if value is not None)
 
     def _job_type_filter(self) -> str | None:
         raw = self.get_query_argument("job_type", None)
@@ -280,7 +302,7 @@ class JobEventsHandler(JobHandlerBase):
         """The current state if the client lacks it, and a ``retry:`` of the drain delay."""
         current = await self.services.store.get(job_id)
         text = _event(current) if current is not None and current.version > last_seen else ""
-        drain = draining(self.services.extras)
+        drain = self.services.drain
         if drain is not None:
             text += f"retry: {drain.retry_after() * 1000}\n\n"
         if text:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import uuid6
 
-from server.error_codes import ErrorCode
-from server.errors import InvalidInput
+from server.ids import parse_uuid
 
 
 def new_job_id() -> str:
     """Return a new UUIDv7 as its canonical 36-character string."""
     return str(uuid6.uuid7())
 
-
-_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def parse_job_id(raw: str) -> str:
@@ -25,12 +21,7 @@ def parse_job_id(raw: str) -> str:
     Raises:
         InvalidInput: ``code="invalid_job_id"`` when ``raw`` is not a UUID.
     """
-    if _CANONICAL.fullmatch(raw):
-        return raw  # already canonical (what clients send back): no UUID object per poll
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise InvalidInput("Job id must be a UUID", code=ErrorCode.INVALID_JOB_ID) from None
+    return parse_uuid(raw, "job")
 
 
 def minted_at_ms(job_id: str) -> int | None:

@@ -204,7 +204,7 @@ class MemoryJobStore(LocalSubscribers):
     @staticmethod
     def _matches(query: JobQuery, stored: Job | frozen.Frozen) -> bool:
         if type(stored) is tuple:
-            return frozen.passes(stored, query.status, query.job_type, query.case_id)
+            return frozen.passes(stored, query.status, query.job_type, query.metadata)
         return query.matches(stored)  # type: ignore[arg-type]
 
     def _newest_first(self, ids: Iterable[str], before: int | None) -> Iterator[tuple[str, Job | frozen.Frozen]]:

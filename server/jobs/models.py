@@ -79,12 +79,6 @@ class Job:
         return self.status.is_terminal
 
     @property
-    def case_id(self) -> str | None:
-        """The case the job works on, when its metadata names one."""
-        value = self.metadata.get("case_id")
-        return value if isinstance(value, str) else None
-
-    @property
     def etag(self) -> str:
         """Strong ETag from id and version (RFC 9110 §8.8.3); cheap, no body hashing."""
         return f'"{self.job_id}.{self.version}"'
@@ -149,12 +143,6 @@ def _progress_code(job: Job) -> dict[str, Any]:
     if code is not None:
         return {"progress_code": code, "progress_params": None}
     return {"progress_code": job.progress_code, "progress_params": job.progress_params}
-
-
-def job_view(job: Job) -> dict[str, Any]:
-    """Return the public view as a dict (for callers that embed it in a larger document)."""
-    view: dict[str, Any] = json.loads(job_json(job))
-    return view
 
 
 def encode_result(result: Any) -> str:

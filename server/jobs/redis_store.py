@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -72,12 +72,10 @@ from server.jobs.store import (
     JobPage,
     JobQuery,
     LocalSubscribers,
+    StoreLocation,
     StoreUnavailable,
     check_update,
 )
-
-if TYPE_CHECKING:
-    from server.config import StoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -535,7 +533,7 @@ class RedisJobStore(LocalSubscribers):
 
 
 
-async def reachability_problem(settings: StoreSettings) -> str | None:
+async def reachability_problem(settings: StoreLocation) -> str | None:
     """None when the Redis of ``settings`` answers a ``PING`` within 3 s, else a one-line message
     naming the setting and the ``host:port`` tried (credentials masked)."""
     client: aioredis.Redis = aioredis.from_url(settings.url, socket_connect_timeout=3, socket_timeout=3)

@@ -17,15 +17,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from server.error_codes import ErrorCode
 from server.errors import Gone, Unavailable
 from server.jobs.errors import InvalidTransition
 from server.jobs.models import ALLOWED_TRANSITIONS, Job, JobStatus
-
-if TYPE_CHECKING:
-    from server.config import StoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +43,41 @@ FEED_PAGE = 1000
 """Most changes one change-feed read returns; the cursor it answers continues from there."""
 
 
+class StoreLocation(Protocol):
+    """Where the job store lives (``server.config.StoreSettings`` is one): the store needs these four
+    values, not the settings module (which knows every feature)."""
+
+    @property
+    def url(self) -> str:
+        """``memory://``, ``redis://`` or ``rediss://`` URL."""
+
+    @property
+    def prefix(self) -> str:
+        """Key prefix in Redis."""
+
+    @property
+    def source(self) -> str:
+        """The setting ``url`` came from, for messages."""
+
+    @property
+    def is_redis(self) -> bool:
+        """True for a Redis URL."""
+
+
 @dataclass(frozen=True)
 class JobQuery:
     """A page request for ``JobStore.list_jobs``.
 
-    ``owner_id`` None means every owner (admins). ``before`` is the creation ``number`` of the
-    last job of the previous page (newest first). ``limit`` is at most 200 (checked by the caller).
+    ``owner_id`` None means every owner (admins). ``metadata``: (key, value) pairs a job's metadata
+    must all hold (string equality), the generic filter features use for what they attach to their
+    jobs (``GET /jobs?case_id=``). ``before`` is the creation ``number`` of the last job of the
+    previous page (newest first). ``limit`` is at most 200 (checked by the caller).
     """
 
     owner_id: str | None
     status: JobStatus | None = None
     job_type: str | None = None
-    case_id: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
     before: int | None = None
     limit: int = 50
 
@@ -66,7 +86,7 @@ class JobQuery:
         return (
             (self.status is None or job.status is self.status)
             and (self.job_type is None or job.job_type == self.job_type)
-            and (self.case_id is None or job.case_id == self.case_id)
+            and all(job.metadata.get(key) == value for key, value in self.metadata)
         )
 
 
@@ -307,7 +327,7 @@ class StoreUnavailable(Unavailable):
         super().__init__(message, code=ErrorCode.STORE_UNAVAILABLE, retry_after=5)
 
 
-def open_store(settings: StoreSettings, *, ttl_seconds: float, max_jobs: int) -> JobStore:
+def open_store(settings: StoreLocation, *, ttl_seconds: float, max_jobs: int) -> JobStore:
     """The store ``settings.url`` names (no I/O: ``start()`` connects).
 
     Args:

@@ -73,7 +73,7 @@ class Held(abc.ABC):
 
 class Watch(Held):
     """One open wait on the list change feed: ``await watch.wait(timeout)`` gives the first
-    ``WakeReason``. (Long-polls on one job are parked instead: ``server.jobs.parking``.)"""
+    ``WakeReason``. (Long-polls on one job are parked instead: ``server.http.parking``.)"""
 
     __slots__ = ("_future", "_timer")
 

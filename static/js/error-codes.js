@@ -59,8 +59,6 @@ export const ERROR_CODES = Object.freeze({
   STORE_UNAVAILABLE: "store_unavailable",
   STORE_CLOSED: "store_closed",
   DATABASE_UNAVAILABLE: "database_unavailable",
-  CASES_UNAVAILABLE: "cases_unavailable",
-  ANALYSIS_UNAVAILABLE: "analysis_unavailable",
   OVERLOADED: "overloaded",
   HTTP_ERROR: "http_error",
   CANCELLED: "cancelled",

@@ -313,7 +313,7 @@ async def test_server_schedules_the_sweep(services):
     from server.app import shutdown, start_background
 
     start_background(services)
-    sweeper = services.extras["sweeper"]
+    sweeper = services.sweeper
     assert sweeper._callback.is_running()
     await shutdown(services)
     assert not sweeper._callback.is_running()

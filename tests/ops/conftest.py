@@ -37,9 +37,15 @@ class SubmitHandler(ApiHandler):
 
 
 @pytest.fixture
-def services(services: Services) -> Services:
+def release_held() -> asyncio.Event:
+    """Set it to let every ``held`` job finish."""
+    return asyncio.Event()
+
+
+@pytest.fixture
+def services(services: Services, release_held: asyncio.Event) -> Services:
     """Services with test job types."""
-    release = asyncio.Event()
+    release = release_held
 
     async def quick(ctx: JobContext) -> dict[str, Any]:
         await asyncio.sleep(ctx.params.get("seconds", 0.01))
@@ -61,7 +67,6 @@ def services(services: Services) -> Services:
     services.runner.register("quick", quick)
     services.runner.register("held", held, concurrency=100)
     services.runner.register("secretive", secretive)
-    services.extras["release_held"] = release
     return services
 
 

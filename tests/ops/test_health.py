@@ -21,7 +21,7 @@ async def test_readyz_lists_checks_and_providers_never_keys(api, services):
         return True
 
     services.readiness_checks["database"] = database
-    services.extras["describe_providers"] = lambda: {"call_analysis": "openai:gpt-4o-mini"}
+    services.describe_providers = lambda: {"call_analysis": "openai:gpt-4o-mini"}
     reply = await api.get("/readyz", user=None)
     assert reply.status == 200 and reply.json["status"] == "ready"
     assert reply.json["checks"] == {"store": "ok", "database": "ok"}

@@ -32,7 +32,7 @@ def _unused_port():
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_thousand_concurrent_creations_by_fifty_users(api, base_url, services):
+async def test_thousand_concurrent_creations_by_fifty_users(api, base_url, services, release_held):
     assert services.settings.jobs.max_active_per_user == LIMIT
     client = AsyncHTTPClient(force_instance=True, max_clients=USERS * PER_USER)
     tokens = {f"user{n}": api.token(f"user{n}") for n in range(USERS)}
@@ -64,7 +64,7 @@ async def test_thousand_concurrent_creations_by_fifty_users(api, base_url, servi
         assert all(services.store._jobs[job_id].owner_id == user for job_id in ids)
         assert services.runner.active_count(user) == LIMIT
 
-    services.extras["release_held"].set()
+    release_held.set()
     await settle(lambda: all(services.store._jobs[job_id].is_terminal for job_id in every_id), timeout=20)
     assert all(services.store._jobs[job_id].status.value == "completed" for job_id in every_id)
     assert all(services.runner.active_count(user) == 0 for user in tokens)

@@ -51,7 +51,7 @@ async def test_job_metrics_follow_the_lifecycle(api, services):
 
 
 @pytest.mark.gen_test(timeout=10)
-async def test_pending_and_running_gauges_and_open_waiters(api, services):
+async def test_pending_and_running_gauges_and_open_waiters(api, services, release_held):
     services.runner._types["held"].concurrency = 1
     first = (await api.post("/test/jobs", body={"job_type": "held"})).json["job_id"]
     await api.post("/test/jobs", body={"job_type": "held"})
@@ -62,7 +62,7 @@ async def test_pending_and_running_gauges_and_open_waiters(api, services):
     assert found[("jobs_active", (("job_type", "held"), ("status", "running")))] == 1
     assert found[("jobs_active", (("job_type", "held"), ("status", "pending")))] == 1
     assert found[("longpolls_open", ())] == 1 and found[("event_streams_open", ())] == 0
-    services.extras["release_held"].set()
+    release_held.set()
     assert (await poll).status == 200
 
 
@@ -88,7 +88,7 @@ async def test_ioloop_lag_is_measured(api, services):
         found = await scrape(api)
         assert found[("ioloop_lag_seconds_count", ())] >= 1
     finally:
-        services.extras.pop("sweeper").stop()
+        services.sweeper.stop()
         services.metrics.close()
 
 

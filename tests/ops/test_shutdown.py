@@ -42,11 +42,11 @@ async def test_shutdown_answers_waits_refuses_jobs_and_interrupts_after_the_grac
 
 
 @pytest.mark.gen_test(timeout=15)
-async def test_job_finishing_within_the_grace_completes(api, services):
+async def test_job_finishing_within_the_grace_completes(api, services, release_held):
     job_id = await held_job(api, services)
     stopping = asyncio.ensure_future(stop_jobs(services, grace_seconds=5))
     await asyncio.sleep(0.1)
-    services.extras["release_held"].set()
+    release_held.set()
     await asyncio.wait_for(stopping, 2)  # returns as soon as the job is done, not after 5 s
     assert services.store._jobs[job_id].status.value == "completed"
 
@@ -74,7 +74,7 @@ async def test_closers_run_newest_first_and_one_failure_or_hang_stops_none(servi
 
 
 @pytest.mark.gen_test(timeout=20)
-async def test_draining_answers_carry_retry_after_and_new_waits_are_refused(api, services):
+async def test_draining_answers_carry_retry_after_and_new_waits_are_refused(api, services, release_held):
     # Issue 16, item 1: nothing answered during the grace invites the client straight back.
     job_id = await held_job(api, services)
     etag = (await api.get(f"/jobs/{job_id}")).headers["ETag"]
@@ -94,6 +94,6 @@ async def test_draining_answers_carry_retry_after_and_new_waits_are_refused(api,
         assert int(refused.headers["Retry-After"]) >= 1 and refused.headers["Connection"] == "close", path
     plain = await api.get(f"/jobs/{job_id}")
     assert plain.status == 200 and plain.headers["Retry-After"] == "2"  # plain polling is unchanged
-    services.extras["release_held"].set()
+    release_held.set()
     await stopping
     assert services.waiters.open_count == 0

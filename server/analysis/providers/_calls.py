@@ -1,4 +1,4 @@
-"""Helpers shared by the vendor adapters: progress while streaming, and the call log.
+"""Helpers shared by the vendor adapters: their base class, progress while streaming, and the call log.
 
 The log records kind, model, token counts, duration, and on failure the exception class and HTTP
 status only: exception messages of SDKs can quote the prompt or the output.
@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel
 
-from server.analysis.inputs import AnalysisKind
+from server.analysis.inputs import AnalysisInput, AnalysisKind
 from server.analysis.providers.base import AnalysisOutcome, ProgressCallback, ProviderError, Usage
 
 log = logging.getLogger("server.analysis.providers")
@@ -98,3 +99,53 @@ async def timed_call(vendor: str, model: str, kind: AnalysisKind, progress: Prog
     log_success(vendor, kind, model, usage, seconds)
     await progress(100, "Analysis received", "model_received")
     return AnalysisOutcome(output, vendor, model, usage, seconds)
+
+
+class SdkProvider:
+    """Base of the vendor adapters: one shared SDK client, a model and an output budget; ``analyze``
+    streams ``_answer`` under ``timed_call`` (progress, the call log, errors as ``ProviderError``).
+
+    Subclasses set ``name`` and ``client_class`` (the SDK's async client) and implement ``_answer``.
+    The client is shared and owned by ``ProviderSet``, which closes it.
+
+    Args:
+        client: the shared client (``make_client``).
+        model: model name, e.g. ``gpt-5.5``.
+        max_output_tokens: the output budget of one call, tokens.
+    """
+
+    name: str
+    client_class: Callable[..., Any]
+
+    def __init__(self, client: Any, model: str, max_output_tokens: int):
+        self._client = client
+        self.model = model
+        self._max_output_tokens = max_output_tokens
+
+    @classmethod
+    def make_client(cls, api_key: str, base_url: str | None, timeout: float, max_retries: int) -> Any:
+        """Create the one client of a server for this vendor (no event loop is bound until first use).
+
+        Args:
+            api_key: the vendor key.
+            base_url: e.g. a gateway or the fake server on 127.0.0.1; None for the SDK default.
+            timeout: per-request timeout, seconds.
+            max_retries: the SDK's retries (honouring ``retry-after``).
+        """
+        return cls.client_class(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+
+    async def analyze(self, kind: AnalysisKind, data: AnalysisInput, progress: ProgressCallback) -> AnalysisOutcome:
+        """Run ``kind`` on ``data``; see ``Provider.analyze``.
+
+        Raises:
+            ProviderError: on any failure (see ``ProviderError`` for the codes).
+        """
+        return await timed_call(self.name, self.model, kind, progress, lambda meter: self._answer(kind, data, meter))
+
+    async def aclose(self) -> None:
+        """Nothing to release: the client belongs to ``ProviderSet``."""
+
+    async def _answer(self, kind: AnalysisKind, data: AnalysisInput,
+                      meter: StreamProgress) -> tuple[BaseModel, Usage]:
+        """The validated answer and its token usage; raises ``ProviderError``."""
+        raise NotImplementedError

@@ -15,11 +15,9 @@ from anthropic import AsyncAnthropic
 
 from server.analysis import prompts
 from server.analysis.inputs import AnalysisInput, AnalysisKind
-from server.analysis.providers._calls import StreamProgress, timed_call
+from server.analysis.providers._calls import SdkProvider, StreamProgress
 from server.analysis.providers.base import (
     UNUSABLE_ANSWER_ERRORS,
-    AnalysisOutcome,
-    ProgressCallback,
     ProviderError,
     Usage,
     status_code_error,
@@ -27,51 +25,17 @@ from server.analysis.providers.base import (
 from server.error_codes import ErrorCode
 
 
-def make_client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> AsyncAnthropic:
-    """Create the one AsyncAnthropic client of a server (no event loop is bound until first use).
-
-    Args:
-        api_key: the Anthropic key.
-        base_url: e.g. a gateway or ``http://127.0.0.1:8700``; None for the SDK default.
-        timeout: per-request timeout, seconds.
-        max_retries: the SDK's retries (honouring ``retry-after``).
-    """
-    return AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-
-
-class AnthropicProvider:
-    """Runs analyses on Anthropic. The client is shared and owned by ``ProviderSet``.
-
-    Args:
-        client: the shared AsyncAnthropic client.
-        model: model name, e.g. ``claude-sonnet-5-5``.
-        max_output_tokens: ``max_tokens`` per call.
-    """
+class AnthropicProvider(SdkProvider):
+    """Runs analyses on Anthropic (``max_output_tokens`` is ``max_tokens`` per call)."""
 
     name = "anthropic"
+    client_class = AsyncAnthropic
+    _client: AsyncAnthropic
 
-    def __init__(self, client: AsyncAnthropic, model: str, max_output_tokens: int):
-        self._client = client
-        self.model = model
-        self._max_output_tokens = max_output_tokens
-
-    async def analyze(
-        self, kind: AnalysisKind, data: AnalysisInput, progress: ProgressCallback
-    ) -> AnalysisOutcome:
-        """Run ``kind`` on ``data``; see ``Provider.analyze``.
-
-        Raises:
-            ProviderError: on any failure (see ``ProviderError`` for the codes).
-        """
-        async def call(meter: StreamProgress) -> tuple[pydantic.BaseModel, Usage]:
-            message = await self._call(kind, data, meter)
-            return _validated(kind, message), Usage(message.usage.input_tokens or 0,
-                                                    message.usage.output_tokens or 0)
-
-        return await timed_call(self.name, self.model, kind, progress, call)
-
-    async def aclose(self) -> None:
-        """Nothing to release: the client belongs to ``ProviderSet``."""
+    async def _answer(self, kind: AnalysisKind, data: AnalysisInput,
+                      meter: StreamProgress) -> tuple[pydantic.BaseModel, Usage]:
+        message = await self._call(kind, data, meter)
+        return _validated(kind, message), Usage(message.usage.input_tokens or 0, message.usage.output_tokens or 0)
 
     async def _call(self, kind: AnalysisKind, data: AnalysisInput, meter: StreamProgress) -> anthropic.types.Message:
         schema = anthropic.transform_schema(kind.schema.model_json_schema())

@@ -15,11 +15,9 @@ from openai import AsyncOpenAI
 
 from server.analysis import prompts
 from server.analysis.inputs import AnalysisInput, AnalysisKind
-from server.analysis.providers._calls import StreamProgress, timed_call
+from server.analysis.providers._calls import SdkProvider, StreamProgress
 from server.analysis.providers.base import (
     UNUSABLE_ANSWER_ERRORS,
-    AnalysisOutcome,
-    ProgressCallback,
     ProviderError,
     Usage,
     status_code_error,
@@ -27,51 +25,15 @@ from server.analysis.providers.base import (
 from server.error_codes import ErrorCode
 
 
-def make_client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> AsyncOpenAI:
-    """Create the one AsyncOpenAI client of a server (no event loop is bound until first use).
-
-    Args:
-        api_key: the OpenAI key.
-        base_url: e.g. a gateway or ``http://127.0.0.1:8700/v1``; None for the SDK default.
-        timeout: per-request timeout, seconds.
-        max_retries: the SDK's retries (honouring ``retry-after``).
-    """
-    return AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-
-
-class OpenAIProvider:
-    """Runs analyses on OpenAI. The client is shared and owned by ``ProviderSet``.
-
-    Args:
-        client: the shared AsyncOpenAI client.
-        model: model name, e.g. ``gpt-5.5``.
-        max_output_tokens: ``max_completion_tokens`` per call.
-    """
+class OpenAIProvider(SdkProvider):
+    """Runs analyses on OpenAI (``max_output_tokens`` is ``max_completion_tokens`` per call)."""
 
     name = "openai"
+    client_class = AsyncOpenAI
+    _client: AsyncOpenAI
 
-    def __init__(self, client: AsyncOpenAI, model: str, max_output_tokens: int):
-        self._client = client
-        self.model = model
-        self._max_output_tokens = max_output_tokens
-
-    async def analyze(
-        self, kind: AnalysisKind, data: AnalysisInput, progress: ProgressCallback
-    ) -> AnalysisOutcome:
-        """Run ``kind`` on ``data``; see ``Provider.analyze``.
-
-        Raises:
-            ProviderError: on any failure (see ``ProviderError`` for the codes).
-        """
-        return await timed_call(self.name, self.model, kind, progress,
-                                lambda meter: self._call(kind, data, meter))
-
-    async def aclose(self) -> None:
-        """Nothing to release: the client belongs to ``ProviderSet``."""
-
-    async def _call(
-        self, kind: AnalysisKind, data: AnalysisInput, meter: StreamProgress
-    ) -> tuple[pydantic.BaseModel, Usage]:
+    async def _answer(self, kind: AnalysisKind, data: AnalysisInput,
+                      meter: StreamProgress) -> tuple[pydantic.BaseModel, Usage]:
         stream = None
         try:
             async with self._client.chat.completions.stream(

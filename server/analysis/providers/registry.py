@@ -44,7 +44,7 @@ class ProviderSet:
         by_name: dict[str, Provider] = {"offline": OfflineProvider()}
         clients: list[Any] = []
         if "openai" in used and settings.openai_api_key:
-            client = openai_provider.make_client(
+            client = openai_provider.OpenAIProvider.make_client(
                 settings.openai_api_key, settings.openai_base_url, settings.timeout_seconds, settings.max_retries
             )
             clients.append(client)
@@ -52,7 +52,7 @@ class ProviderSet:
                 client, settings.openai_model, settings.max_output_tokens
             )
         if "anthropic" in used and settings.anthropic_api_key:
-            aclient = anthropic_provider.make_client(
+            aclient = anthropic_provider.AnthropicProvider.make_client(
                 settings.anthropic_api_key, settings.anthropic_base_url, settings.timeout_seconds,
                 settings.max_retries,
             )

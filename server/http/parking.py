@@ -21,19 +21,34 @@ from __future__ import annotations
 import asyncio
 import time
 from functools import partial
+from typing import Protocol
 
+from tornado.httpserver import HTTPServer
 from tornado.httputil import HTTPServerRequest, format_timestamp, responses
 from tornado.iostream import IOStream, StreamClosedError
 
-from server.draining import draining
+from server.draining import Drain
 from server.jobs.longpoll import not_modified
 from server.jobs.models import Job, job_headers, job_json
-from server.jobs.waiters import Held, WakeReason
-from server.services import Services
-from server.web import ApiHandler, record_request, route_label
+from server.jobs.waiters import Held, Waiters, WakeReason
+from server.web import ApiHandler, WebServices, record_request, route_label
 
 # Headers the answer writes itself, so they are not copied from the handler's prepared set.
 _WRITTEN_AT_ANSWER = frozenset({"date", "content-type", "content-length", "etag", "retry-after", "connection"})
+
+
+class ParkingServices(WebServices, Protocol):
+    """What a parked long-poll uses of the app's services (``server.services.Services`` is one)."""
+
+    waiters: Waiters
+    drain: Drain | None
+    http_server: HTTPServer | None
+
+
+class ParkingHandler(ApiHandler):
+    """The handler type a long-poll is parked from: one whose services a parked poll can use."""
+
+    services: ParkingServices
 
 
 class ParkedPoll(Held):
@@ -47,10 +62,10 @@ class ParkedPoll(Held):
     __slots__ = ("_services", "_job", "_baseline", "_until_finished", "_tags", "_head", "_content_type",
                  "_keep_alive", "_path", "_route", "_arrived", "_stream", "_timer")
 
-    def __init__(self, handler: ApiHandler, job: Job, *, baseline: int, until_finished: bool,
+    def __init__(self, handler: ParkingHandler, job: Job, *, baseline: int, until_finished: bool,
                  tags: frozenset[str]):
         super().__init__(handler.services.waiters, handler.principal.user_id)
-        self._services: Services = handler.services
+        self._services: ParkingServices = handler.services
         self._job = job
         self._baseline = baseline
         self._until_finished = until_finished
@@ -108,7 +123,7 @@ class ParkedPoll(Held):
         stream.set_close_callback(None)
         shutdown = reason is WakeReason.SHUTDOWN
         keep_alive = self._keep_alive and not shutdown
-        drain = draining(self._services.extras) if shutdown else None
+        drain = self._services.drain if shutdown else None
         status, response = self._response(keep_alive, drain.retry_after() if drain is not None else None)
         try:
             written = stream.write(response)
@@ -157,7 +172,7 @@ class ParkedPoll(Held):
             stream.close()
 
 
-def park(handler: ApiHandler, job: Job, *, baseline: int, until_finished: bool, tags: frozenset[str],
+def park(handler: ParkingHandler, job: Job, *, baseline: int, until_finished: bool, tags: frozenset[str],
          seconds: float) -> None:
     """Answer ``handler``'s long-poll on ``job`` later, without the handler (see the module docstring).
 
