@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from server.analysis.inputs import AnalysisKind
-from server.analysis.providers import anthropic_provider, openai_provider
 from server.analysis.providers._calls import keep_prompts_out_of_sdk_logs
 from server.analysis.providers.base import Provider
 from server.analysis.providers.config import LLMSettings
@@ -43,7 +42,11 @@ class ProviderSet:
         used = set(settings.providers.values())
         by_name: dict[str, Provider] = {"offline": OfflineProvider()}
         clients: list[Any] = []
+        # Each SDK is imported only when a provider of it is configured: importing both costs every
+        # process start (server, prefork worker, extraction worker) seconds of CPU for nothing offline.
         if "openai" in used and settings.openai_api_key:
+            from server.analysis.providers import openai_provider
+
             client = openai_provider.OpenAIProvider.make_client(
                 settings.openai_api_key, settings.openai_base_url, settings.timeout_seconds, settings.max_retries
             )
@@ -52,6 +55,8 @@ class ProviderSet:
                 client, settings.openai_model, settings.max_output_tokens
             )
         if "anthropic" in used and settings.anthropic_api_key:
+            from server.analysis.providers import anthropic_provider
+
             aclient = anthropic_provider.AnthropicProvider.make_client(
                 settings.anthropic_api_key, settings.anthropic_base_url, settings.timeout_seconds,
                 settings.max_retries,
