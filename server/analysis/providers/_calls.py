@@ -6,6 +6,7 @@ status only: exception messages of SDKs can quote the prompt or the output.
 
 from __future__ import annotations
 
+import abc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -101,7 +102,7 @@ async def timed_call(vendor: str, model: str, kind: AnalysisKind, progress: Prog
     return AnalysisOutcome(output, vendor, model, usage, seconds)
 
 
-class SdkProvider:
+class SdkProvider(abc.ABC):
     """Base of the vendor adapters: one shared SDK client, a model and an output budget; ``analyze``
     streams ``_answer`` under ``timed_call`` (progress, the call log, errors as ``ProviderError``).
 
@@ -142,10 +143,10 @@ class SdkProvider:
         """
         return await timed_call(self.name, self.model, kind, progress, lambda meter: self._answer(kind, data, meter))
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027  (deliberately empty, not abstract)
         """Nothing to release: the client belongs to ``ProviderSet``."""
 
+    @abc.abstractmethod
     async def _answer(self, kind: AnalysisKind, data: AnalysisInput,
                       meter: StreamProgress) -> tuple[BaseModel, Usage]:
-        """The validated answer and its token usage; raises ``ProviderError``."""
-        raise NotImplementedError
+        """The validated answer and its token usage (each SDK's adapter); raises ``ProviderError``."""
