@@ -269,12 +269,16 @@ class RedisJobStore(LocalSubscribers):
         return [job for job in map(_row_job, rows) if job is not None]
 
     async def removed_owner(self, job_id: str) -> str | None:
+        return await self._get_string(f"tomb:{job_id}")
+
+    async def _get_string(self, name: str) -> str | None:
+        """``GET`` of the prefixed key ``name``; raises ``StoreUnavailable`` when Redis cannot answer."""
         try:
-            owner = await self._redis.get(self._key(f"tomb:{job_id}"))
+            value = await self._redis.get(self._key(name))
         except _NOT_REACHABLE:
             self.errors += 1
             raise StoreUnavailable() from None
-        return str(owner) if owner is not None else None
+        return str(value) if value is not None else None
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         key = self._key("all" if query.owner_id is None else f"owner:{query.owner_id}")
@@ -444,12 +448,7 @@ class RedisJobStore(LocalSubscribers):
         return str(current) if current else None
 
     async def get_value(self, key: str) -> str | None:
-        try:
-            value = await self._redis.get(self._key(f"kv:{key}"))
-        except _NOT_REACHABLE:
-            self.errors += 1
-            raise StoreUnavailable() from None
-        return str(value) if value is not None else None
+        return await self._get_string(f"kv:{key}")
 
     async def delete_value(self, key: str, *, only_if: str | None = None) -> None:
         await self._run("kv_del", key, only_if or "")

@@ -251,15 +251,20 @@ def test_web_concurrency_runs_workers_on_one_port_and_sigterm_stops_them_all(ser
     job_id = start_analysis(base, "Forklift")
     assert fetch(f"{base}/jobs/{job_id}", token())[0] == 200  # whichever worker answers, it knows the job
     wait_for(lambda: fetch(f"{base}/jobs/{job_id}", token())[1]["status"] == "running", 20, "job never ran")
-    grace = float(servers.env["SHUTDOWN_GRACE_SECONDS"])
-    parent.send_signal(signal.SIGTERM)
-    signalled = time.monotonic()
-    assert parent.wait(30) == 0
-    stopped = time.monotonic() - signalled
+    stopped, grace = terminate_timed(parent, servers)
     print(f"prefork parent with a running job exited {stopped:.2f}s after SIGTERM (grace {grace}s)")
     assert stopped <= grace
     assert log.read_text().count("shutdown complete") == 2
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def terminate_timed(parent, servers) -> tuple[float, float]:
+    """SIGTERM the prefork parent and wait for its exit (status 0); (seconds it took, SHUTDOWN_GRACE_SECONDS)."""
+    grace = float(servers.env["SHUTDOWN_GRACE_SECONDS"])
+    parent.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    assert parent.wait(30) == 0
+    return time.monotonic() - signalled, grace
 
 
 def test_prefork_replaces_dead_workers_with_backoff_prints_dev_tokens_once_and_stops_within_the_grace(
@@ -284,11 +289,7 @@ def test_prefork_replaces_dead_workers_with_backoff_prints_dev_tokens_once_and_s
     assert delays[:3] == ["0.5s", "1.0s", "2.0s"], delays
     redis_for_processes.start()
     wait_for(lambda: log.read_text().count("listening on") == 4, 60, "no worker started once Redis was back")
-    grace = float(servers.env["SHUTDOWN_GRACE_SECONDS"])
-    parent.send_signal(signal.SIGTERM)
-    signalled = time.monotonic()
-    assert parent.wait(30) == 0
-    stopped = time.monotonic() - signalled
+    stopped, grace = terminate_timed(parent, servers)
     print(f"prefork parent exited {stopped:.2f}s after SIGTERM (grace {grace}s)")
     assert stopped <= grace  # the parent too: Heroku's SIGKILL follows the grace
     assert not child_pids(parent.pid)
