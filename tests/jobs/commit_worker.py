@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from server.jobs.redis_store import RedisJobStore
 from server.jobs.runner import CommitRefused, JobContext, JobRunner
+
+
+def publish(path: Path, text: str) -> None:
+    """Write ``path`` whole at once (written aside, then renamed): the test polls for the file and
+    reads it as soon as it exists, so it must never see it created but still empty."""
+    aside = path.with_name(path.name + ".part")
+    aside.write_text(text)
+    os.replace(aside, path)
 
 
 async def wait_file(path: Path) -> None:
@@ -37,21 +46,21 @@ async def main(url: str, prefix: str, folder: Path, lease: float) -> None:
     runner = JobRunner(store, lease_seconds=lease)
 
     async def probe(ctx: JobContext) -> dict[str, Any]:
-        (folder / f"{ctx.job_id}.ready").write_text(str(ctx.attempt))
+        publish(folder / f"{ctx.job_id}.ready", str(ctx.attempt))
         await wait_file(folder / f"{ctx.job_id}.go")
         try:
             await ctx.commit()
         except (CommitRefused, asyncio.CancelledError):  # refused, or stopped by the news of the cancel
-            (folder / f"{ctx.job_id}.refused").write_text(str(ctx.attempt))
+            publish(folder / f"{ctx.job_id}.refused", str(ctx.attempt))
             raise
-        with open(folder / f"{ctx.job_id}.written", "a") as sink:  # appended: a second write would show
-            sink.write(f"{ctx.attempt}\n")
+        written = folder / f"{ctx.job_id}.written"  # appended to: a second write would show
+        publish(written, (written.read_text() if written.exists() else "") + f"{ctx.attempt}\n")
         await wait_file(folder / f"{ctx.job_id}.finish")
         return {"written": True}
 
     runner.register("probe", probe)
     runner.start()
-    (folder / "worker.started").write_text("1")
+    publish(folder / "worker.started", "1")
     await asyncio.Event().wait()
 
 
