@@ -115,26 +115,78 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+# How the record after a stored job's header is encoded (its first character; see pack_job):
+_LEGACY = "1"  # the previous release's record (``_decode_legacy``): all fields, zlib when not JSON
+_PLAIN = "2"  # the short-keyed JSON of ``_record``
+_DEFLATED = "3"  # the same, raw deflate with ``_ZDICT`` (a new dictionary needs a new character)
+# Preset dictionary for raw deflate: what every record repeats (keys, time stamps, JSON inside a
+# JSON string), so a record's first occurrences cost a back-reference instead of literals.
+_ZDICT = (b'"Queued","Started","Completed",{"m":{"case_id":"","kind":""},"p":{},"e":"","ec":"cancelled",'
+          b'"ca":"2026-01-01T00:00:00.000000+00:00","ua":"2026-","sa":"2026-","xa":"2026-","pr":100,'
+          b'"pm":"","pc":"","pp":{},"a":1,"c":true,"r":"{\\"\\": \\"\\", \\"\\": [\\"')
+# Fields left out of a record when they hold their default (None for those not named).
+_DEFAULTS: dict[str, Any] = {"p": {}, "pr": 0, "pm": "", "a": 1, "c": False}
+
+
+def _record(job: Job) -> dict[str, Any]:
+    """The job's fields that are not in the header, under short keys, defaults left out."""
+    fields = {"m": job.metadata, "p": job.params, "e": job.error, "ec": job.error_code,
+              "ca": _iso(job.created_at), "ua": _iso(job.updated_at), "sa": _iso(job.started_at),
+              "xa": _iso(job.completed_at), "pr": job.progress, "pm": job.progress_message,
+              "pc": job.progress_code, "pp": job.progress_params, "a": job.attempt, "c": job.committing,
+              "r": job.result_json}
+    return {key: value for key, value in fields.items() if key == "m" or value != _DEFAULTS.get(key)}
+
+
 def _encode(job: Job) -> str:
-    """The stored record of ``job`` (version, number and position live beside it, not in it): JSON,
-    zlib-compressed when longer than ``COMPRESS_ABOVE`` (a record with a result), as text that holds
-    the compressed bytes through ``surrogateescape`` (the client's encoding error handler)."""
-    text = json.dumps({
-        "id": job.job_id, "type": job.job_type, "owner": job.owner_id, "metadata": job.metadata,
-        "params": job.params, "status": job.status.value, "result": job.result_json, "error": job.error,
-        "error_code": job.error_code, "created_at": _iso(job.created_at), "updated_at": _iso(job.updated_at),
-        "started_at": _iso(job.started_at), "completed_at": _iso(job.completed_at), "progress": job.progress,
-        "progress_message": job.progress_message, "progress_code": job.progress_code,
-        "progress_params": job.progress_params, "attempt": job.attempt, **({"c": 1} if job.committing else {}),
-    }, ensure_ascii=False, separators=(",", ":"))
+    """The record the scripts store after ``job``'s header (which holds its version, number,
+    status, type, owner and dedupe key): a format character, then ``_record`` as JSON, raw-deflated
+    with ``_ZDICT`` when longer than ``COMPRESS_ABOVE`` (a record with a result). Returned as text
+    that holds the compressed bytes through ``surrogateescape`` (the client's encoding error handler)."""
+    text = json.dumps(_record(job), ensure_ascii=False, separators=(",", ":"))
     if len(text) <= COMPRESS_ABOVE:
-        return text
-    return zlib.compress(text.encode(), 6).decode("utf-8", "surrogateescape")
+        return _PLAIN + text
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
+    packed = packer.compress(text.encode()) + packer.flush()
+    return _DEFLATED + packed.decode("utf-8", "surrogateescape")
 
 
-def _decode(raw: str, version: Any, number: Any, rank: Any) -> Job:
-    if not raw.startswith("{"):  # compressed (a zlib stream never starts with "{")
-        raw = zlib.decompress(raw.encode("utf-8", "surrogateescape")).decode()
+def unpack_job(job_id: str, stored: str, rank: Any) -> Job:
+    """The job from its stored string (``P j:{id}``, as ``redis_store.lua`` packs it):
+    ``"{version} {number} {status} {len}:{type}{len}:{owner}{len}:{dedupe key}{format}{record}"``,
+    lengths in bytes. ``rank`` is its queue position ('' or None when it has none)."""
+    raw = stored.encode("utf-8", "surrogateescape")
+    version, number, status, rest = raw.split(b" ", 3)
+    texts = []
+    for _ in range(3):  # type, owner, dedupe key
+        length, _, rest = rest.partition(b":")
+        texts.append(rest[:int(length)].decode())
+        rest = rest[int(length):]
+    position = int(rank) if rank not in ("", None) else None
+    form, body = rest[:1].decode(), rest[1:]
+    if form == _LEGACY:
+        return _decode_legacy(body, int(version), int(number), position)
+    if form == _DEFLATED:
+        unpacker = zlib.decompressobj(-15, _ZDICT)
+        body = unpacker.decompress(body) + unpacker.flush()
+    fields = json.loads(body)
+    return Job(
+        job_id=job_id, job_type=texts[0], owner_id=texts[1], metadata=fields["m"], params=fields.get("p", {}),
+        status=JobStatus(status.decode()), result_json=fields.get("r"), error=fields.get("e"),
+        error_code=fields.get("ec"), created_at=_dt(fields["ca"]),  # type: ignore[arg-type]
+        updated_at=_dt(fields["ua"]),  # type: ignore[arg-type]
+        started_at=_dt(fields.get("sa")), completed_at=_dt(fields.get("xa")), progress=fields.get("pr", 0),
+        progress_message=fields.get("pm", ""), progress_code=fields.get("pc"), progress_params=fields.get("pp"),
+        attempt=fields.get("a", 1), version=int(version), number=int(number), queue_position=position,
+        committing=fields.get("c", False),
+    )
+
+
+def _decode_legacy(raw: bytes, version: int, number: int, position: int | None) -> Job:
+    """A record written by the previous release (the ``j`` field of its job hash): JSON with every
+    field, zlib-compressed when it does not start with ``{``."""
+    if not raw.startswith(b"{"):
+        raw = zlib.decompress(raw)
     data = json.loads(raw)
     return Job(
         job_id=data["id"], job_type=data["type"], owner_id=data["owner"], metadata=data["metadata"],
@@ -143,15 +195,14 @@ def _decode(raw: str, version: Any, number: Any, rank: Any) -> Job:
         updated_at=_dt(data["updated_at"]),  # type: ignore[arg-type]
         started_at=_dt(data["started_at"]), completed_at=_dt(data["completed_at"]), progress=data["progress"],
         progress_message=data["progress_message"], progress_code=data.get("progress_code"),
-        progress_params=data.get("progress_params"), attempt=data["attempt"], version=int(version),
-        number=int(number), queue_position=int(rank) if rank not in ("", None) else None,
-        committing="c" in data,
+        progress_params=data.get("progress_params"), attempt=data["attempt"], version=version,
+        number=number, queue_position=position, committing="c" in data,
     )
 
 
 def _row_job(row: list[Any]) -> Job | None:
-    _, raw, version, number, rank = row
-    return None if not raw else _decode(raw, version, number, rank)
+    job_id, stored, rank = row[:3]
+    return None if not stored else unpack_job(job_id, stored, rank)
 
 
 def _ms(value: datetime) -> int:
@@ -501,9 +552,9 @@ class RedisJobStore(LocalSubscribers):
         if channel.endswith("removed"):
             self._finished.pop(data, None)
             return
-        seq, version, number, rank, raw = data.split("\n", 4)
+        seq, rank, job_id, stored = data.split("\n", 3)
         self._last_seq = max(self._last_seq, int(seq))
-        self._dispatch(_decode(raw, version, number, rank))
+        self._dispatch(unpack_job(job_id, stored, rank))
 
     def _dispatch(self, job: Job) -> None:
         for key, subscribers in ((job.job_id, self._job_subscribers), (job.owner_id, self._owner_subscribers),
