@@ -9,10 +9,13 @@
    and B; each job is cancelled through the other process; latency from that answer to the
    long-poll's answer.
 3. Redis memory per stored job: ``INFO memory`` ``used_memory`` delta / jobs, 2 KB results (English
-   prose, and letters drawn at random).
+   prose, and letters drawn at random), with ``MEMORY USAGE`` per kind of key (``structures``: bytes
+   per job; a structure's own overhead, not the keyspace's table). ``--only memory`` runs this part
+   alone (a few seconds; bytes do not depend on the machine's load).
 
 Takeover time after SIGKILL is measured by ``tests/jobs/test_redis_processes.py`` (it prints it).
-Starts its own ``redis-server`` on a free port. Run: ``python bench/bench_redis.py [--seconds 5]``.
+Starts its own ``redis-server`` on a free port. Run: ``python bench/bench_redis.py [--seconds 5]``
+(``--only memory`` or ``--only throughput``: that part alone).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -167,16 +171,30 @@ def note(figures: dict, name: str, value: object) -> None:
     print(f"{name}: {json.dumps(value)}", file=sys.stderr, flush=True)
 
 
-async def memory_per_job(url: str, jobs: int, random_results: bool = False) -> dict:
+async def structures(client: Any, prefix: str, jobs: int) -> dict[str, float]:
+    """``MEMORY USAGE`` of every key under ``prefix``, summed per kind of key (its name up to the
+    first ``:`` after the prefix), in bytes per job, largest first."""
+    sizes: dict[str, int] = {}
+    async for key in client.scan_iter(f"{prefix}*".encode(), count=1000):
+        kind = key[len(prefix):].split(b":")[0].decode()
+        sizes[kind] = sizes.get(kind, 0) + (await client.memory_usage(key, samples=0) or 0)
+    return {kind: round(size / jobs, 1) for kind, size in sorted(sizes.items(), key=lambda item: -item[1])
+            if size / jobs >= 0.5}
+
+
+async def memory_per_job(url: str, jobs: int, random_results: bool = False, database: int = 1) -> dict:
     import redis.asyncio as aioredis
 
     from server.clock import utcnow
     from server.jobs.models import Job, JobStatus
     from server.jobs.redis_store import RedisJobStore
 
+    # A database of its own per run, under the default prefix: key names as long as in production.
+    url = f"{url.rpartition('/')[0]}/{database}"
     client = aioredis.from_url(url)
-    store = RedisJobStore(url, prefix=f"memory-{random_results}:", ttl_seconds=86400, max_jobs=jobs * 2)
+    store = RedisJobStore(url, prefix="jobs:", ttl_seconds=86400, max_jobs=jobs * 2)
     await store.start()
+    await store.get("warm-up")  # loads the script and opens a connection: per deployment, not per job
     before = (await client.info("memory"))["used_memory"]
     # Each result is 2 KB of English prose (a slice of this project's README at a different offset per
     # job; an analysis is English JSON) or, with ``--random-results``, of letters and spaces drawn at
@@ -192,7 +210,7 @@ async def memory_per_job(url: str, jobs: int, random_results: bool = False) -> d
 
     for index in range(jobs):
         now = utcnow()
-        job_id = f"{index:08d}-0000-7000-8000-000000000000"
+        job_id = f"{index:08d}-0000-7000-8000-000000000000"  # a canonical UUID, as the server mints
         await store.create(Job(job_id=job_id, job_type="populated", owner_id=f"user-{index % 100}",
                                metadata={"case_id": f"case-{index}"}, created_at=now, updated_at=now))
         await store.update(job_id, status=JobStatus.RUNNING, started_at=now)
@@ -200,9 +218,19 @@ async def memory_per_job(url: str, jobs: int, random_results: bool = False) -> d
         await store.update(job_id, status=JobStatus.COMPLETED, completed_at=now, progress=100, result_json=result)
     after = (await client.info("memory"))["used_memory"]
     await store.aclose()
+    breakdown = await structures(client, "jobs:", jobs)
     await client.aclose()
     return {"jobs": jobs, "result_bytes": len(result.encode()), "results": "random" if random_results else "prose",
-            "bytes_per_job": round((after - before) / jobs)}
+            "bytes_per_job": round((after - before) / jobs), "structures": breakdown}
+
+
+async def flush(url: str, database: int) -> None:
+    """``FLUSHDB`` of ``database`` on the Redis at ``url``."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(f"{url.rpartition('/')[0]}/{database}")
+    await client.flushdb()
+    await client.aclose()
 
 
 async def run(args: argparse.Namespace) -> dict:
@@ -210,8 +238,17 @@ async def run(args: argparse.Namespace) -> dict:
     processes = []
     try:
         figures: dict = {}
-        note(figures, "memory_per_job", await memory_per_job(url, args.jobs))
-        note(figures, "memory_per_job_random", await memory_per_job(url, args.jobs, random_results=True))
+        if args.only in (None, "memory"):
+            # The first jobs stored after Redis starts cost ~0.3 MB once (not per job: a second fill,
+            # after FLUSHDB, does not pay it again), so a warm-up fill comes first.
+            await memory_per_job(url, 500, database=3)
+            await flush(url, 3)
+            note(figures, "memory_per_job", await memory_per_job(url, args.jobs))
+            note(figures, "memory_per_job_random", await memory_per_job(url, args.jobs, random_results=True,
+                                                                        database=2))
+        if args.only == "memory":
+            return figures
+        note(figures, "load_average", list(os.getloadavg()))
         # All three set-ups run at once and are polled in turns (memory, Redis 1 process, Redis 2
         # processes, three rounds), so a change of the machine's load hits each alike.
         memory, ready = start_server("bench_server.py")
@@ -232,6 +269,7 @@ async def run(args: argparse.Namespace) -> dict:
                 await poll_throughput([ready_a["port"]], ids, args.seconds, [first.pid]))
             rounds["poll_redis_2_processes"].append(
                 await poll_throughput([ready_a["port"], ready_b["port"]], ids, args.seconds, [first.pid, second.pid]))
+        note(figures, "load_average_after_polls", list(os.getloadavg()))
         for name, runs in rounds.items():
             note(figures, name, runs)
         pairs = list(zip(rounds["poll_redis_1_process"], rounds["poll_memory_store"], strict=True))
@@ -258,6 +296,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000, help="stored finished jobs polled")
     parser.add_argument("--rounds", type=int, default=3, help="turns of the three poll set-ups")
     parser.add_argument("--waiters", type=int, default=10_000, help="long-polls held, split over both processes")
+    parser.add_argument("--only", choices=["memory", "throughput"], help="run only the memory part, or only the "
+                        "poll throughput and wake-up latency parts")
     print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))
 
 

@@ -18,12 +18,19 @@ local UUID = '^(' .. string.rep(HEX, 8) .. ')%-(' .. string.rep(HEX, 4) .. ')%-(
   ')%-(' .. string.rep(HEX, 4) .. ')%-(' .. string.rep(HEX, 12) .. ')$'
 local UUID_TEXT = '%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x'
 
+local function bytes4(hex)  -- 8 hex digits -> their 4 bytes, most significant first
+  local n = tonumber(hex, 16)
+  return math.floor(n / 16777216), math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256
+end
+
 local function cid(id)
   local a, b, c, d, e = string.match(id, UUID)
   if not a then return id end
-  local hex, bytes = a .. b .. c .. d .. e, {}
-  for i = 1, 31, 2 do bytes[#bytes + 1] = tonumber(string.sub(hex, i, i + 1), 16) end
-  return '\0' .. string.char(unpack(bytes))
+  local b1, b2, b3, b4 = bytes4(a)
+  local b5, b6, b7, b8 = bytes4(b .. c)
+  local b9, b10, b11, b12 = bytes4(d .. string.sub(e, 1, 4))
+  local b13, b14, b15, b16 = bytes4(string.sub(e, 5))
+  return string.char(0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16)
 end
 
 local function tid(member)
@@ -36,7 +43,8 @@ end
 --   "{version} {number} {status} {len}:{type}{len}:{owner}{len}:{dedupe key}{format}{record}"
 -- (lengths in bytes; `format` is one character naming how the record is encoded). One key, and no
 -- hash: a hash with a value over 64 bytes is a hashtable in Redis (~0.6 KB more per job).
-local function unpack_job(raw)
+-- The header's fields, and where the record starts (`job.r` is not read: a read needs no copy of it).
+local function unpack_header(raw)
   local v, n, s, p = string.match(raw, '^(%d+) (%d+) (%a+) ()')
   local job = {v = v, n = n, s = s}
   for _, field in ipairs({'t', 'o', 'd'}) do
@@ -44,6 +52,11 @@ local function unpack_job(raw)
     p = q + tonumber(len)
     job[field] = string.sub(raw, q, p - 1)
   end
+  return job, p
+end
+
+local function unpack_job(raw)
+  local job, p = unpack_header(raw)
   job.r = string.sub(raw, p)  -- format character + record
   return job
 end
@@ -192,12 +205,16 @@ local function eviction_victim(creator, max_jobs)
 end
 
 -- {id, the stored job (header + record; false when there is none), queue position or ''}
+-- (The poll path: only a pending job's header is parsed.)
 local function job_row(id)
   local raw = redis.call('GET', P .. 'j:' .. cid(id))
-  local job
-  if raw then job = unpack_job(raw) else job = load(id) end
+  if raw then
+    if string.match(raw, '^%d+ %d+ (%a+) ') ~= 'pending' then return {id, raw, ''} end
+    return {id, raw, queue_rank(id, unpack_header(raw))}
+  end
+  local job = load(id)  -- none, or stored by the previous release
   if not job then return {id, false, ''} end
-  return {id, raw or pack_job(job), queue_rank(id, job)}
+  return {id, pack_job(job), queue_rank(id, job)}
 end
 
 local function enqueue_front(id, job_type)

@@ -5,13 +5,17 @@ lost Redis connection is survived without missing a change."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import zlib
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis.asyncio as aioredis
 
 from server.errors import Unavailable
+from server.jobs.ids import new_job_id
 from server.jobs.models import Job, JobStatus
 from server.jobs.redis_store import RedisJobStore, host_port, masked_url
 from server.jobs.store import CursorExpired, JobQuery
@@ -54,10 +58,13 @@ async def test_redis_store_change_in_one_process_wakes_subscribers_of_another(tw
 async def test_redis_store_expiry_leaves_no_key_or_index_entry_behind(two_stores, redis_server, redis_prefix):
     store = two_stores[0]
     await store.start()
-    for n in range(60):
-        await store.create(new_job(f"j{n}", owner=f"user{n % 7}", job_type=f"type{n % 2}"), dedupe_key=f"k{n}")
+    for n in range(60):  # ids the server mints (UUIDs: stored compact) and others (stored as they are)
+        job_id = new_job_id() if n % 3 else f"j{n}"
+        await store.create(new_job(job_id, owner=f"user{n % 7}", job_type=f"type{n % 2}"), dedupe_key=f"k{n}")
     while (job := await store.claim("type0", worker="w", lease_until=time.time() + 30)) is not None:
-        await store.update(job.job_id, status=JobStatus.COMPLETED, completed_at=T0, result_json='{"x":"yy"}')
+        result = json.dumps({"x": "yy" * (job.number % 2 * 400)})  # every other one compressed
+        await store.update(job.job_id, status=JobStatus.COMPLETED, completed_at=T0, result_json=result)
+        assert (await store.get(job.job_id)).result_json == result
     for job in (await store.list_jobs(JobQuery(owner_id=None, status=JobStatus.PENDING, limit=200))).jobs:
         await store.update(job.job_id, status=JobStatus.FAILED, error_code="cancelled", completed_at=T0)
     assert await store.expire(T0 + timedelta(seconds=5)) == 60
@@ -169,3 +176,81 @@ async def test_redis_store_change_feed_keeps_one_entry_per_job_and_answers_410_b
         await store.changes_since("alice", start)
     jobs, _ = await store.changes_since("alice", after_three)
     assert [job.job_id for job in jobs] == ["f3"]
+
+
+def previous_release_record(job: Job) -> bytes:
+    """A job record as the previous release wrote it in its job hash (field ``j``)."""
+    def iso(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    text = json.dumps({
+        "id": job.job_id, "type": job.job_type, "owner": job.owner_id, "metadata": job.metadata,
+        "params": job.params, "status": job.status.value, "result": job.result_json, "error": job.error,
+        "error_code": job.error_code, "created_at": iso(job.created_at), "updated_at": iso(job.updated_at),
+        "started_at": iso(job.started_at), "completed_at": iso(job.completed_at), "progress": job.progress,
+        "progress_message": job.progress_message, "progress_code": job.progress_code,
+        "progress_params": job.progress_params, "attempt": job.attempt,
+    }, ensure_ascii=False, separators=(",", ":"))
+    return text.encode() if len(text) <= 512 else zlib.compress(text.encode(), 6)
+
+
+async def store_as_previous_release(client: aioredis.Redis, prefix: str, job: Job, number: int) -> None:
+    """``job`` (finished or queued) written in the previous release's layout: a hash per job, ids as
+    text in every index, finished jobs in the store-wide ``done`` set."""
+    await client.hset(f"{prefix}job:{job.job_id}", mapping={
+        "j": previous_release_record(job), "v": job.version, "n": number, "s": job.status.value,
+        "t": job.job_type, "o": job.owner_id})
+    await client.zadd(f"{prefix}all", {job.job_id: number})
+    await client.zadd(f"{prefix}owner:{job.owner_id}", {job.job_id: number})
+    await client.zincrby(f"{prefix}owners", 1, job.owner_id)
+    seq = await client.incr(f"{prefix}seq")
+    await client.zadd(f"{prefix}feed", {job.job_id: seq})
+    await client.zadd(f"{prefix}feed:{job.owner_id}", {job.job_id: await client.hincrby(
+        f"{prefix}meta:{job.owner_id}", "seq", 1)})
+    await client.hsetnx(f"{prefix}meta:{job.owner_id}", "gen", "abc")
+    if job.is_terminal:
+        completed = int(job.completed_at.timestamp() * 1000)  # type: ignore[union-attr]
+        await client.zadd(f"{prefix}done", {job.job_id: completed})
+        await client.zadd(f"{prefix}done:{job.owner_id}", {job.job_id: completed})
+    else:
+        await client.hincrby(f"{prefix}meta:{job.owner_id}", "active", 1)
+        await client.zadd(f"{prefix}queue:{job.job_type}", {job.job_id: await client.incr(
+            f"{prefix}ticket:{job.job_type}")})
+    await client.set(f"{prefix}number", number)
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_redis_store_reads_updates_and_expires_jobs_stored_by_the_previous_release(
+        two_stores, redis_server, redis_prefix):
+    """A deploy keeps the Redis data of the previous release: its job hashes read as they were, a
+    queued one moves to the new layout at its next write (one feed entry, no hash left), and the
+    retention sweep removes them all, leaving no key behind."""
+    finished = Job(job_id=new_job_id(), job_type="echo", owner_id="alice", metadata={"case_id": "c1"},
+                   created_at=T0, updated_at=T0, status=JobStatus.COMPLETED, started_at=T0, completed_at=T0,
+                   progress=100, progress_message="Completed", result_json=json.dumps({"summary": "words " * 200}),
+                   version=3, number=1)
+    queued = Job(job_id=new_job_id(), job_type="echo", owner_id="alice", metadata={}, created_at=T0,
+                 updated_at=T0, number=2)
+    client = aioredis.from_url(redis_server.url)
+    try:
+        for job in (finished, queued):
+            await store_as_previous_release(client, redis_prefix, job, job.number)
+        store = two_stores[0]
+        await store.start()
+        assert await store.get(finished.job_id) == finished
+        assert await store.get(queued.job_id) == replace(queued, queue_position=1)
+        listed = await store.list_jobs(JobQuery(owner_id="alice", limit=10))
+        assert [job.job_id for job in listed.jobs] == [queued.job_id, finished.job_id]
+        cursor = await store.cursor("alice")
+        updated = await store.update(queued.job_id, status=JobStatus.FAILED, error_code="cancelled", completed_at=T0)
+        assert await store.get(queued.job_id) == updated and updated.version == 2
+        assert not await client.exists(f"{redis_prefix}job:{queued.job_id}")  # moved to the new layout
+        assert await client.zcard(f"{redis_prefix}feed:alice") == 2  # one entry per job, not two
+        jobs, _ = await store.changes_since("alice", cursor)
+        assert jobs == [updated]
+        assert await store.expire(T0 + timedelta(seconds=5)) == 2
+        keys = [key.decode().removeprefix(redis_prefix) async for key in client.scan_iter(f"{redis_prefix}*")]
+        assert {key for key in keys if not key.startswith(("tomb:", "ticket:"))} - COUNTERS == set(), keys
+        assert await store.get(finished.job_id) is None and await store.removed_owner(finished.job_id) == "alice"
+    finally:
+        await client.aclose()
