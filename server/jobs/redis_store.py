@@ -1,33 +1,52 @@
 """The job store on Redis (>= 6.2) or Valkey (>= 7.2): jobs shared by every process and host, kept
-across restarts and deploys (issue 13). Key layout and what expires: ``docs/redis.md``.
+across restarts and deploys (issue 13). Key layout, what expires and memory per job: ``docs/redis.md``.
+
+A job is one string key ``j:{id}`` (UUID ids compact: 17 bytes): a header the Lua script reads and
+rewrites (version, number, status, type, owner, dedupe key) and the record this module encodes
+(``_encode``: short-keyed JSON, raw deflate with a preset dictionary when over ``COMPRESS_ABOVE``).
+Jobs stored by the previous release (a hash ``job:{id}``) are still read, and move at their next write.
 
 Every change is one Lua script (``redis_store.lua``): the transition guard (a compare-and-set on
 the job's version, checked against the state this process read), the version bump, the queue and
-index changes, the change-feed ``XADD`` and the wake-up ``PUBLISH`` happen together, so two
+index changes, the change-feed ``ZADD`` and the wake-up ``PUBLISH`` happen together, so two
 processes can never both move one job out of ``running`` and no reader sees a version without its
 change-feed entry.
 
-Commands and costs per operation (n = jobs in the structure touched):
+Commands and costs per operation (n = jobs in the structure touched; "a change" below is ``INCR
+seq``, ``ZADD feed`` and ``ZADD feed:{owner}`` (each trimmed by ``ZPOPMIN`` past its cap),
+``HINCRBY meta:{owner} seq`` and ``PUBLISH changes``):
 
-- ``get``: one script, ``HMGET`` + ``ZRANK`` (position of a pending job): O(log n). A finished job
-  is then kept in this process's cache (``FINISHED_CACHE`` jobs, oldest dropped first): finished
-  jobs never change, so its next reads cost no round trip. A removal (expiry or eviction, in any
-  process) is published on ``removed`` and drops it from every process's cache; a job past its
-  retention is not answered from the cache; a lost subscription clears the cache.
-- ``create``: ``HSET``, ``ZADD`` x3, ``INCR``, ``XADD`` x2, ``PUBLISH``: O(log n); when full, the
-  eviction reads ``ZREVRANGEBYSCORE owners`` (owners over their fair share) first. With a
-  ``dedupe_key``, ``GET dedupe:<key>`` + ``HGET`` of its holder first (an active holder is returned)
-  and ``SET`` of the key after; the job's end or removal ``DEL``s it. Same script: atomic.
+- ``get``: one script, ``GET j:{id}`` (+ ``ZRANK`` of the type's queue for a pending job): O(1), or
+  O(log n) when pending. A finished job is then kept in this process's cache (``FINISHED_CACHE``
+  jobs, oldest dropped first): finished jobs never change, so its next reads cost no round trip. A
+  removal (expiry or eviction, in any process) is published on ``removed`` and drops it from every
+  process's cache; a job past its retention is not answered from the cache; a lost subscription
+  clears the cache.
+- ``create``: ``HGET meta:{owner} active``, ``ZCARD all``, ``INCR number``, ``SET j:{id}``, ``ZADD``
+  of ``all``, ``owner:{owner}`` and the type's queue (``INCR ticket:{type}``), ``ZINCRBY owners``,
+  ``HINCRBY`` of ``meta:{owner}``, a change, ``PUBLISH queued``: O(log n). When full, the eviction
+  reads ``ZREVRANGEBYSCORE owners`` (owners over their fair share) and ``ZRANGE done:{owner}`` first.
+  With a ``dedupe_key``, ``GET dedupe:<key>`` + ``GET`` of its holder first (an active holder is
+  returned) and ``SET`` of the key after; the job's end or removal ``DEL``s it. Same script: atomic.
 - ``put_value`` / ``delete_value``: one script, ``GET`` + ``SET PX`` / ``DEL`` of ``kv:<key>``;
   ``get_value``: ``GET``. O(1); the values expire by Redis TTL.
-- ``update``: read, then one script: ``HSET``, ``XADD`` x2, ``PUBLISH``, plus ``ZREM``/``ZADD`` of
-  the queue, lease and retention indexes on a status change: O(log n). Retried on a version conflict.
-- ``claim``: ``ZPOPMIN`` of the type's queue, ``ZADD`` of the lease, then the ``update`` to
-  ``running``; the first ``NOTIFIED_POSITIONS`` queued jobs get a version bump: O(log n + 10).
-- ``list_jobs``: ``ZREVRANGEBYSCORE`` on the owner's (or every) job index, in batches: O(jobs read).
-- ``changes_since``: ``XRANGE`` of the owner's change-feed stream after the cursor, then the jobs:
-  O(changes returned), at most ``FEED_PAGE`` per read.
-- ``expire``: ``ZRANGEBYSCORE`` of the completion index, then ``DEL``/``ZREM`` per job: O(expired).
+- ``update``: read, then one script: ``GET`` + ``SET j:{id}`` and a change, plus ``ZREM`` of the
+  queue on leaving ``pending``, and on the job's end ``ZREM leases``, ``HDEL lease_owner``,
+  ``HINCRBY meta:{owner} active -1``, ``ZADD done:{owner}`` and ``ZADD expiry LT``: O(log n).
+  Retried on a version conflict.
+- ``claim``: ``ZPOPMIN`` of the type's queue, ``ZADD leases``, ``HSET lease_owner``, then the
+  ``update`` to ``running``; the first ``NOTIFIED_POSITIONS`` queued jobs get a version bump
+  (``GET`` + ``SET`` + a change each): O(log n + 10).
+- ``requeue``: ``GET`` + ``SET j:{id}``, ``ZREM leases``, ``HDEL lease_owner``, ``ZADD`` at the front
+  of the queue, a change, the position bumps, ``PUBLISH queued``: O(log n + 10).
+- ``list_jobs``: ``ZREVRANGEBYSCORE`` on the owner's (or every) job index and a ``GET`` per job, in
+  batches of ``_PAGE_BATCH``: O(jobs read).
+- ``changes_since``: ``ZRANGEBYSCORE`` of the owner's (or the store's) change feed after the cursor
+  and a ``GET`` per job: O(changes returned), at most ``FEED_PAGE`` per read.
+- ``expire``: ``ZRANGEBYSCORE expiry`` (owners with a job due, oldest first), ``ZRANGEBYSCORE
+  done:{owner}`` of each, then per job ``DEL``, ``ZREM`` from its five indexes, ``SET
+  tomb:{id} EX``, ``ZADD``/``ZREM expiry`` (the owner's next oldest), ``PUBLISH removed``: O(expired
+  x log n).
 
 The work queue is a sorted set per job type scored by an enqueue ticket, with leases in a sorted
 set scored by expiry (rather than a Stream consumer group or ``BLMOVE`` lists): ``ZRANK`` gives the
