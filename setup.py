@@ -8,8 +8,10 @@ setup(
     description="Tornado job server for long-running LLM analyses of legal case material",
     python_requires=">=3.10",
     packages=find_packages(include=["server", "server.*"]),
-    package_data={"server": ["openapi_examples.json"], "server.cases": ["demo_files/*.pdf", "demo_files/*.docx"],
-                  "server.jobs": ["*.lua"]},
+    # The page's files live in the package (server/static) so a non-editable install serves them;
+    # tests/test_packaging.py fails when one is left out of the build.
+    package_data={"server": ["openapi_examples.json", "static/*.html", "static/*.css", "static/*.js", "static/js/*.js"],
+                  "server.cases": ["demo_files/*.pdf", "demo_files/*.docx"], "server.jobs": ["*.lua"]},
     install_requires=[
         # Below 7: the parked long-poll (server/http/parking.py) detaches connections, writes HTTP/1.1
         # itself and hands them back with HTTPServer.handle_stream, and web.py and jobs/handlers.py use

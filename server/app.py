@@ -39,7 +39,7 @@ from server.web import NotFoundHandler, record_request, route_label
 log = logging.getLogger(__name__)
 
 UUID_PATTERN = r"([^/]+)"  # validated by the handler so a bad id gets a clear 400, not a bare 404
-STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
+STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")  # package data (setup.py)
 CLOSER_TIMEOUT_SECONDS = 2.0  # all closers together; Heroku kills the dyno 30 s after SIGTERM
 
 

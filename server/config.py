@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
@@ -26,6 +27,7 @@ from server.analysis.providers.config import LLMSettings, provider_variable, rea
 from server.cases.database import is_sqlite, normalize_url, sqlite_url
 from server.environment import (
     EnvironmentSection,
+    choice,
     comma_list,
     integer,
     raise_problems,
@@ -162,8 +164,9 @@ class StoreSettings:
 
     Attributes:
         url: ``memory://`` (default: this process only, lost on restart) or ``redis://`` /
-            ``rediss://`` (TLS; add ``?ssl_cert_reqs=none`` for Heroku Redis's self-signed
-            certificate), from ``JOB_STORE_URL``, else ``REDIS_URL``.
+            ``rediss://`` (TLS), from ``JOB_STORE_URL``, else ``REDIS_URL``; with
+            ``JOB_STORE_TLS_VERIFY=none`` a ``rediss://`` URL carries ``ssl_cert_reqs=none`` (Heroku
+            Redis's self-signed certificate), which redis-py reads from the query.
         prefix: key prefix in Redis (``JOB_STORE_PREFIX``, default ``jobs:``), so two deployments
             can share one Redis.
         source: the variable ``url`` came from, for error messages.
@@ -185,6 +188,9 @@ class _StoreEnvironment(EnvironmentSection):
     JOB_STORE_URL: Annotated[SecretStr | None, secret_text()] = None
     REDIS_URL: Annotated[SecretStr | None, secret_text()] = None
     JOB_STORE_PREFIX: str = StoreSettings.prefix  # taken as given: spaces are refused, not trimmed
+    # "none": Heroku Redis serves rediss:// with a self-signed certificate and rotates REDIS_URL, so
+    # the URL is used as Heroku sets it and the setting adds ssl_cert_reqs=none to it.
+    JOB_STORE_TLS_VERIFY: Annotated[str, choice("required", "none")] = "required"
 
 
 def _store(env: _StoreEnvironment) -> StoreSettings:
@@ -194,10 +200,21 @@ def _store(env: _StoreEnvironment) -> StoreSettings:
     url = url or "memory://"
     if url != "memory://" and not url.startswith(("redis://", "rediss://")):
         raise ConfigError(f"{source} must be memory:// or a redis:// or rediss:// URL")
+    if env.JOB_STORE_TLS_VERIFY == "none" and url.startswith("rediss://"):
+        url = _without_certificate_check(url)
     prefix = env.JOB_STORE_PREFIX
     if not prefix or any(ch.isspace() for ch in prefix) or len(prefix) > 64:
         raise ConfigError("JOB_STORE_PREFIX must be 1 to 64 characters without spaces (default jobs:)")
     return StoreSettings(url=url, prefix=prefix, source=source)
+
+
+def _without_certificate_check(url: str) -> str:
+    """``url`` (``rediss://``) with ``ssl_cert_reqs=none`` in its query, replacing any value given
+    there; the rest of the URL (password included) is kept as it is."""
+    parts = urlsplit(url)
+    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
+             if name != "ssl_cert_reqs"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("ssl_cert_reqs", "none")])))
 
 
 @dataclass(frozen=True)
@@ -205,7 +222,8 @@ class PushSettings:
     """Long-poll and event-stream limits. Units: seconds and counts.
 
     ``longpoll_max_seconds`` defaults to 25 because Heroku's router drops a request that sends
-    nothing for 30 s.
+    nothing for 30 s. ``max_per_user`` (``LONGPOLL_MAX_PER_USER``) and ``max_total`` are counted by
+    each process: with ``WEB_CONCURRENCY=2`` (or several hosts) a user may hold twice as many waits.
     """
 
     longpoll_max_seconds: float = 25.0
@@ -218,7 +236,7 @@ class _PushEnvironment(EnvironmentSection):
     """The variables of PushSettings."""
 
     LONGPOLL_MAX_SECONDS: Annotated[float, seconds()] = PushSettings.longpoll_max_seconds
-    LONGPOLL_MAX_PER_USER: Annotated[int, integer(1)] = PushSettings.max_per_user
+    LONGPOLL_MAX_PER_USER: Annotated[int, integer(1)] = PushSettings.max_per_user  # per process
     LONGPOLL_MAX_TOTAL: Annotated[int, integer(1)] = PushSettings.max_total
     SSE_KEEPALIVE_SECONDS: Annotated[float, seconds()] = PushSettings.keepalive_seconds
 

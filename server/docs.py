@@ -2,7 +2,7 @@
 
 Swagger UI's files come from the ``swagger-ui-bundle-v2`` package (``swagger_ui_bundle``), served
 by this server: no CDN. The page keeps the strict Content-Security-Policy of ``server.page``; its
-set-up script is ``static/docs.js`` (no inline script). The user pastes a token with
+set-up script is ``server/static/docs.js`` (no inline script). The user pastes a token with
 "Authorize" and sends requests from the page.
 """
 

@@ -5,7 +5,7 @@ ends with), a user-safe English summary (the README's error table and the OpenAP
 same), the ``error`` text a job stores when it ends ``failed`` with it, and the page's English and
 Hebrew sentences: ``job_page`` for a job that failed with the code, ``request_page`` for a request
 answered with it. ``python -m server.error_codes`` writes the page's copy of the codes and
-sentences, ``static/js/error-codes.js``; a test fails when that file, the README's table or the
+sentences, ``server/static/js/error-codes.js``; a test fails when that file, the README's table or the
 OpenAPI document disagrees with this module.
 
 Nothing here holds personal data: these texts are shown to anyone.
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PAGE_CODES_FILE = Path(__file__).resolve().parent.parent / "static" / "js" / "error-codes.js"
+PAGE_CODES_FILE = Path(__file__).resolve().parent / "static" / "js" / "error-codes.js"
 
 
 class _StrEnum(str, enum.Enum):
@@ -463,7 +463,7 @@ JOB_CODES = tuple(code for code in ErrorCode if CODES[code].job_message is not N
 
 def page_strings() -> dict[str, dict[str, str]]:
     """The page's sentences by language: ``jobError.<code>`` and ``apiError.<code>`` keys, the
-    way ``static/js/strings.js`` names them."""
+    way ``server/static/js/strings.js`` names them."""
     strings: dict[str, dict[str, str]] = {"en": {}, "he": {}}
     for code, info in CODES.items():
         for prefix, text in (("jobError", info.job_page), ("apiError", info.request_page)):
@@ -474,7 +474,7 @@ def page_strings() -> dict[str, dict[str, str]]:
 
 
 def page_module() -> str:
-    """The text of ``static/js/error-codes.js``: the codes as constants and the page's sentences."""
+    """The text of ``server/static/js/error-codes.js``: the codes as constants and the page's sentences."""
     constants = ",\n".join(f"  {code.name}: {json.dumps(code.value)}" for code in ErrorCode)
     strings = json.dumps(page_strings(), ensure_ascii=False, indent=2)
     return (
@@ -488,7 +488,7 @@ def page_module() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write ``static/js/error-codes.js`` (``--check``: exit 1 when it is out of date instead)."""
+    """Write ``server/static/js/error-codes.js`` (``--check``: exit 1 when it is out of date instead)."""
     parser = argparse.ArgumentParser(prog="python -m server.error_codes", description=main.__doc__)
     parser.add_argument("--check", action="store_true", help="only check that the file is up to date")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""The browser page: ``/`` (``static/index.html``), its static files, and ``GET /dev/tokens``.
+"""The browser page: ``/`` (``server/static/index.html``), its static files, and ``GET /dev/tokens``.
 
 Every page response carries a Content-Security-Policy that allows scripts, styles and requests
 from this origin only and no inline script, so a value that slipped into the DOM as markup

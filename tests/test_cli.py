@@ -58,3 +58,10 @@ def test_production_start_up_lists_every_problem_and_exits_2():
     assert lines[0] == "configuration error: 3 configuration problems:"
     assert "JWT_SECRET" in lines[1] and "DATABASE_URL" in lines[2] and "ANTHROPIC_API_KEY" in lines[3]
     assert "Traceback" not in result.stderr
+
+
+def test_cli_migrate_logs_the_migration_without_alembic_plugin_noise(tmp_path):
+    done = run_cli("migrate", CASES_DB=str(tmp_path / "cases.db"))
+    assert done.returncode == 0, done.stderr
+    assert "case database migrated from revision (empty)" in done.stderr
+    assert "alembic.runtime.plugins" not in done.stderr and "setup plugin" not in done.stderr

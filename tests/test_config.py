@@ -58,3 +58,40 @@ def test_production_with_everything_set_starts():
     settings = Settings.from_env({"APP_ENV": "production", "JWT_SECRET": GOOD_SECRET, "OPENAI_API_KEY": "sk-1",
                                   "ANTHROPIC_API_KEY": "sk-ant-1", "DATABASE_URL": "postgres://app@db.internal/cases"})
     assert settings.production and not settings.llm.fallbacks
+
+
+HEROKU_REDIS = "rediss://:p%40ss@ec2-1-2-3-4.compute-1.amazonaws.com:6380"
+
+
+@pytest.mark.parametrize("env,url", [
+    ({"REDIS_URL": HEROKU_REDIS}, HEROKU_REDIS),  # verified by default
+    ({"REDIS_URL": HEROKU_REDIS, "JOB_STORE_TLS_VERIFY": "none"}, HEROKU_REDIS + "?ssl_cert_reqs=none"),
+    ({"JOB_STORE_URL": HEROKU_REDIS + "/0?ssl_cert_reqs=required&health_check_interval=10",
+      "JOB_STORE_TLS_VERIFY": "None", "REDIS_URL": "redis://other:6379"},
+     HEROKU_REDIS + "/0?health_check_interval=10&ssl_cert_reqs=none"),
+    ({"REDIS_URL": "redis://localhost:6379/0", "JOB_STORE_TLS_VERIFY": "none"}, "redis://localhost:6379/0"),  # no TLS
+    ({"JOB_STORE_TLS_VERIFY": "none"}, "memory://"),
+    ({"JOB_STORE_URL": HEROKU_REDIS + "?ssl_cert_reqs=none", "JOB_STORE_TLS_VERIFY": "required"},
+     HEROKU_REDIS + "?ssl_cert_reqs=none"),  # a URL written by hand is used as it is
+])
+def test_job_store_tls_verify_none_applies_to_the_url_in_use(env, url):
+    assert Settings.from_env(env).store.url == url
+
+
+def test_job_store_tls_verify_refuses_other_values():
+    with pytest.raises(ConfigError) as problem:
+        Settings.from_env({"REDIS_URL": HEROKU_REDIS, "JOB_STORE_TLS_VERIFY": "off"})
+    assert str(problem.value) == "JOB_STORE_TLS_VERIFY must be one of required, none; got 'off'"
+
+
+def test_job_store_tls_verify_none_reaches_redis_py():
+    """redis-py takes the setting from the URL: its TLS connections then skip the certificate check."""
+    import ssl
+
+    import redis.asyncio
+
+    url = Settings.from_env({"REDIS_URL": HEROKU_REDIS, "JOB_STORE_TLS_VERIFY": "none"}).store.url
+    client = redis.asyncio.from_url(url)
+    assert client.connection_pool.make_connection().ssl_context.cert_reqs == ssl.CERT_NONE
+    verified = redis.asyncio.from_url(Settings.from_env({"REDIS_URL": HEROKU_REDIS}).store.url)
+    assert verified.connection_pool.make_connection().ssl_context.cert_reqs == ssl.CERT_REQUIRED

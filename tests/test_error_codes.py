@@ -113,7 +113,7 @@ def test_error_codes_page_copy_is_up_to_date():
 def test_error_codes_page_js_has_no_code_literals():
     """The page compares codes through ERROR_CODES, never through string literals of its own."""
     values = {code.value for code in ErrorCode}
-    for path in (ROOT / "static" / "js").glob("*.js"):
+    for path in (ROOT / "server" / "static" / "js").glob("*.js"):
         if path == PAGE_CODES_FILE:
             continue
         literals = set(re.findall(r"'(\w+)'", path.read_text(encoding="utf-8")))

@@ -184,12 +184,15 @@ async def _commit(ctx: JobContext, write: Callable[[], Awaitable[Case | None]]) 
     A cancel that reached the store first makes ``ctx.commit`` raise ``CommitRefused``: nothing is
     written and the job stays cancelled. Once committing, a cancel answers 409 and a lost lease fails
     the job instead of running it again, so the case is written at most once per successful attempt.
-    A deadline (or shutdown) arriving during the write, which runs on the database thread and cannot
-    be taken back, is absorbed: the job reports the success it had.
+    A deadline or shutdown (or both, one after the other) arriving during the write, which runs on
+    the database thread and cannot be taken back, is absorbed: the job reports the success it had.
     """
     await ctx.commit()
     task = asyncio.ensure_future(write())
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        return await task
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                raise  # the write itself was cancelled (the loop is closing): nothing to wait for
+            # A deadline and then a shutdown may each cancel us: every one is absorbed.

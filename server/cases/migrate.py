@@ -19,8 +19,6 @@ from alembic.script import ScriptDirectory
 from server.errors import ConfigError
 
 log = logging.getLogger(__name__)
-# Alembic >= 1.17 logs one INFO line per built-in autogenerate plugin when it loads; not news here.
-logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 SCRIPT_LOCATION = "server.cases:migrations"
 LEGACY_REVISION = "0001"  # the schema of the SQLite layer's user_version 1

@@ -278,7 +278,7 @@ class JobRunner:
         while True:
             page = await self._store.list_jobs(JobQuery(owner_id=None, status=JobStatus.PENDING, limit=200))
             for job in page.jobs:
-                await self._finish(job, ErrorCode.INTERRUPTED)
+                await self._finish(job, None, ErrorCode.INTERRUPTED)
             if len(page.jobs) < 200:
                 return
 
@@ -360,18 +360,18 @@ class JobRunner:
         except asyncio.CancelledError:
             reason = self._stop_reasons.get(job_id, ErrorCode.INTERRUPTED)
             if reason != _NO_WRITE:
-                await asyncio.shield(self._finish_by_id(job_id, reason))
+                await asyncio.shield(self._finish_by_id(job_id, job.attempt, reason))
             if job_id not in self._stop_reasons:
                 raise  # cancelled by someone else (loop shutdown): let it propagate
         except CommitRefused:
             log.info("job stopped at its commit point: cancelled or taken over first job_id=%s", job_id)
-            await asyncio.shield(self._finish_by_id(job_id, ErrorCode.INTERNAL))  # refused when no longer ours
+            await asyncio.shield(self._finish_by_id(job_id, job.attempt, ErrorCode.INTERNAL))  # refused: not ours
         except JobFailed as failure:
             log.warning("job failed job_id=%s code=%s", job_id, failure.code)
-            await asyncio.shield(self._finish_by_id(job_id, failure.code, failure.message))
+            await asyncio.shield(self._finish_by_id(job_id, job.attempt, failure.code, failure.message))
         except Exception:
             log.exception("job crashed job_id=%s", job_id)
-            await asyncio.shield(self._finish_by_id(job_id, ErrorCode.INTERNAL))
+            await asyncio.shield(self._finish_by_id(job_id, job.attempt, ErrorCode.INTERNAL))
         finally:
             deadline.cancel()
             await self._after_run(job_id, job.job_type, time.monotonic() - started)
@@ -408,7 +408,7 @@ class JobRunner:
         if job_id in self._tasks:
             # Cancelled before its first step, so its body never ran: finish it here.
             if reason != _NO_WRITE:
-                await self._finish_by_id(job_id, reason)
+                await self._finish_by_id(job_id, self._attempts.get(job_id), reason)
             job = await self._current(job_id)
             await self._after_run(job_id, job.job_type, 0.0)
 
@@ -417,7 +417,7 @@ class JobRunner:
             result_json = encode_result(result)
         except (TypeError, ValueError):
             log.exception("job result is not JSON-serialisable job_id=%s", job_id)
-            await self._finish_by_id(job_id, ErrorCode.INTERNAL)
+            await self._finish_by_id(job_id, attempt, ErrorCode.INTERNAL)
             return
         completed_at = utcnow()
         try:
@@ -444,19 +444,22 @@ class JobRunner:
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
 
-    async def _finish_by_id(self, job_id: str, code: str, message: str | None = None) -> None:
+    async def _finish_by_id(self, job_id: str, attempt: int | None, code: str, message: str | None = None) -> None:
         try:
             job = await self._retrying(job_id, lambda: self._current(job_id))
         except KeyError:  # the store lost the job (a Redis restarted without its data): nothing to finish
             log.warning("job vanished from the store before its final state job_id=%s", job_id)
             return
         if job is not None:
-            await self._finish(job, code, message)
+            await self._finish(job, attempt, code, message)
 
-    async def _finish(self, job: Job, code: str, message: str | None = None) -> None:
+    async def _finish(self, job: Job, attempt: int | None, code: str, message: str | None = None) -> None:
+        """Fail ``job`` with ``code``. ``attempt``: the attempt this process ran (the write lands only
+        while that attempt still holds the job, so a job taken over or handed back meanwhile is not
+        ours to end), or None for a job this process does not run (queued jobs at shutdown). It is
+        passed in, not looked up, because the run's bookkeeping may be gone when the write happens."""
         if job.is_terminal:
             return
-        attempt = self._attempts.get(job.job_id) if job.status is JobStatus.RUNNING else None
         completed_at = utcnow()
         try:
             await self._retrying(job.job_id, lambda: self._store.update(

@@ -126,3 +126,20 @@ async def test_postgres_lost_while_running_is_503_then_reconnects(api, own_postg
     assert (await api.get(location)).json["title"] == "before the outage"
     assert (await api.post("/cases", body={"title": "after"})).status == 201
     await wait_for_status(api, "/readyz", 200)
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_postgres_restart_costs_the_next_requests_nothing(api, own_postgres):
+    """The pool's connections die with the restart; the first request after it (with no request
+    in between to notice) still succeeds, because each checkout pings its connection first."""
+    created = await api.post("/cases", body={"title": "before the restart"})
+    assert created.status == 201
+    location = created.headers["Location"]
+    assert (await api.get("/readyz", user=None)).status == 200  # the pool holds live connections now
+
+    own_postgres.stop()
+    own_postgres.restart()
+    first = await api.get(location, timeout=20)
+    assert first.status == 200, first.json
+    assert first.json["title"] == "before the restart"
+    assert (await api.post("/cases", body={"title": "after the restart"})).status == 201

@@ -1,4 +1,7 @@
-"""The real-world fixture files of ``../shared/cases/documents`` through the real HTTP upload.
+"""The real-world fixture files (``tests/cases/documents``) through the real HTTP upload.
+
+The files and their README are a copy of the team's ``../shared/cases/documents`` (fictional content),
+kept in the repository so that a clean clone and CI, which have no ``../shared``, run these tests too.
 
 Each file's README row says what its stored text must contain; every marker must appear exactly once,
 in the order listed (reading order).
@@ -14,8 +17,7 @@ import pytest
 
 from tests.cases.files import new_case, upload
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT.parent / "shared" / "cases" / "documents"
+FIXTURES = Path(__file__).resolve().parent / "documents"
 HEBREW_EXPECTED = FIXTURES / "hebrew_visual.expected.txt"
 
 MARKERS = {
@@ -30,8 +32,6 @@ MARKERS = {
 }
 HEBREW_FILES = ["hebrew_visual_chromium.pdf", "hebrew_visual_fpdf2.pdf"]
 
-needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"shared fixture folder {FIXTURES} is absent")
-
 
 async def stored_text(api, name: str) -> str:
     case_id = await new_case(api)
@@ -42,7 +42,6 @@ async def stored_text(api, name: str) -> str:
     return document.json["text"]
 
 
-@needs_fixtures
 @pytest.mark.gen_test(timeout=60)
 @pytest.mark.parametrize("name", sorted(MARKERS))
 async def test_shared_fixture_markers_are_stored_once_in_reading_order(api, name):
@@ -54,7 +53,6 @@ async def test_shared_fixture_markers_are_stored_once_in_reading_order(api, name
     assert positions == sorted(positions)
 
 
-@needs_fixtures
 @pytest.mark.gen_test(timeout=60)
 @pytest.mark.parametrize("name", HEBREW_FILES)
 async def test_shared_hebrew_fixture_lines_come_out_in_logical_order(api, name):
@@ -65,7 +63,6 @@ async def test_shared_hebrew_fixture_lines_come_out_in_logical_order(api, name):
             assert line in stored_lines, line
 
 
-@needs_fixtures
 @pytest.mark.gen_test(timeout=120)
 async def test_shared_sparse_layout_pdf_leaves_server_memory_bounded(api):
     server = psutil.Process()

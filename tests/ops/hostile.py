@@ -86,8 +86,13 @@ class ServerProcess:
             return error.code, json.loads(raw) if raw else None
 
     def introspect(self) -> dict[str, Any]:
-        """Handlers alive, RSS (KiB) and open connections inside the server process."""
-        return self.fetch("/test/introspect", user=None, timeout=60)[1]  # a full gc takes seconds under load
+        """Handlers alive, RSS (KiB) and open connections inside the server process. A server still
+        at its connection cap refuses the request itself (503): asked again until it answers."""
+        return wait_until(self._introspection, 60, "introspection answered")
+
+    def _introspection(self) -> dict[str, Any] | None:
+        status, body = self.fetch("/test/introspect", user=None, timeout=60)  # a full gc takes seconds under load
+        return body if status == 200 else None
 
     def log_lines(self) -> list[str]:
         with open(self.log_path, errors="replace") as log:

@@ -1,5 +1,5 @@
-"""The page's message catalogue (static/js/strings.js, with the error-code sentences it takes from the
-generated static/js/error-codes.js) against what the server can send (issue 18): both languages have
+"""The page's message catalogue (server/static/js/strings.js, with the error-code sentences it takes from the
+generated server/static/js/error-codes.js) against what the server can send (issue 18): both languages have
 the same keys, and every job ``error_code`` (``server.error_codes``) and ``progress_code`` (read from
 the server's source) has a sentence in both, so a new code without a translation fails here."""
 
@@ -13,7 +13,7 @@ import pytest
 from server.error_codes import JOB_CODES, page_strings
 
 ROOT = Path(__file__).resolve().parents[2]
-STRINGS = ROOT / "static" / "js" / "strings.js"
+STRINGS = ROOT / "server" / "static" / "js" / "strings.js"
 KEY = re.compile(r"^\s*'([^']+)':", re.MULTILINE)
 
 
