@@ -217,6 +217,14 @@ local function job_row(id)
   return {id, pack_job(job), queue_rank(id, job)}
 end
 
+-- Leases are scored by their end on Redis's clock (ms): the holder sends a duration, and expiry is
+-- judged by the same clock, so hosts whose clocks disagree never take over a healthy job. (Scripts
+-- are replicated by their effects, so TIME is allowed before a write: Redis >= 5, Valkey.)
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 local function enqueue_front(id, job_type)
   local q = P .. 'queue:' .. job_type
   if redis.call('ZSCORE', q, id) then return end
@@ -286,7 +294,7 @@ elseif op == 'write' then
   return {'ok', job.v}
 
 elseif op == 'claim' then
-  local job_type, worker, until_ms = ARGV[5], ARGV[6], ARGV[7]
+  local job_type, worker, until_ms = ARGV[5], ARGV[6], now_ms() + tonumber(ARGV[7])
   local popped = redis.call('ZPOPMIN', P .. 'queue:' .. job_type)
   if not popped[1] then return false end
   local id = popped[1]
@@ -312,7 +320,7 @@ elseif op == 'requeue' then
   return {'ok'}
 
 elseif op == 'renew' then
-  local worker, until_ms = ARGV[5], ARGV[6]
+  local worker, until_ms = ARGV[5], now_ms() + tonumber(ARGV[6])
   for i = 7, #ARGV do
     if redis.call('HGET', P .. 'lease_owner', ARGV[i]) == worker then
       redis.call('ZADD', P .. 'leases', 'XX', until_ms, ARGV[i])
@@ -321,8 +329,9 @@ elseif op == 'renew' then
   return true
 
 elseif op == 'expired' then
-  local worker, now_ms, until_ms = ARGV[5], ARGV[6], ARGV[7]
-  local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now_ms, 'LIMIT', 0, 100)
+  local worker, now = ARGV[5], now_ms()
+  local until_ms = now + tonumber(ARGV[6])
+  local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now, 'LIMIT', 0, 100)
   for _, id in ipairs(ids) do
     redis.call('ZADD', P .. 'leases', until_ms, id)
     redis.call('HSET', P .. 'lease_owner', id, worker)

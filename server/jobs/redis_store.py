@@ -60,15 +60,18 @@ subscribers; after a reconnection the changes of the gap are replayed from the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
+import sys
+import time
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -105,9 +108,18 @@ _RECONNECT_MAX_SECONDS = 5.0
 FEED_MAX = 100_000  # jobs in the all-jobs change feed; a cursor older than the oldest change left answers 410
 OWNER_FEED_MAX = 10_000  # jobs in one owner's change feed
 COMPRESS_ABOVE = 512  # record length (characters) above which it is stored compressed
-FINISHED_CACHE = 5_000  # finished jobs cached per process (with 2 KB results: ~15 MB at most)
+# Bytes of finished jobs cached per process (estimated by ``_held_bytes``): ~8,000 jobs with 2 KB
+# results, ~400 with 20,000-character Hebrew results. 16 MB x WEB_CONCURRENCY stays a small share of a
+# 512 MB dyno; a job read more often than it is pushed out costs one round trip more, not an error.
+FINISHED_CACHE_BYTES = 16 * 1024 * 1024
+_JOB_OVERHEAD = 1_500  # bytes of a decoded Job besides its texts (dataclass, datetimes, small dicts; tracemalloc)
 POOL_SIZE = 32  # connections per process; each store call holds one for one round trip
+SOCKET_TIMEOUT = 4.0  # seconds a command may go unanswered before Redis counts as stalled
+CALL_SECONDS = 5.0  # seconds a store call may take in all (waiting for a pooled connection included)
+_PROBE_SECONDS = 0.5  # while stalled: how often Redis is pinged to learn it answers again
+HEARTBEAT_SECONDS = 5.0  # a silent subscription is pinged after this long, and lost if still silent after as long
 _NOT_REACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+_T = TypeVar("_T")
 
 
 def masked_url(url: str) -> str:
@@ -228,6 +240,112 @@ def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
+def _lease_ms(lease_until: float, now: float) -> int:
+    """The lease the runner asked for as a duration (ms): the scripts add it to Redis's ``TIME``, so
+    a lease is written and judged on one clock, whatever the hosts' clocks say."""
+    return max(0, int((lease_until - now) * 1000))
+
+
+def _held_bytes(job: Job) -> int:
+    """Estimated bytes a cached ``job`` holds: its texts as Python strings (``sys.getsizeof``: 1, 2 or
+    4 bytes a character, so a Hebrew result costs twice its length) plus ``_JOB_OVERHEAD``, and its
+    metadata and parameters as their JSON text (a lower bound of the dicts' size)."""
+    texts = (job.result_json, job.error, job.progress_message)
+    size = _JOB_OVERHEAD + sum(sys.getsizeof(text) for text in texts if text)
+    if job.params or job.progress_params or len(job.metadata) > 2:
+        size += len(json.dumps([job.metadata, job.params, job.progress_params], default=str))
+    return size
+
+
+class _CallExpired(Exception):
+    """A store call ran past its deadline, or was ended because Redis stopped answering."""
+
+
+class _Deadlines:
+    """Deadlines of the calls in flight, each of which can be ended at once (``expire_all``).
+
+    (``asyncio.timeout`` with ``reschedule`` does this from Python 3.11; the server runs on 3.10.)
+    """
+
+    def __init__(self) -> None:
+        self._timers: dict[asyncio.Task[Any], asyncio.TimerHandle] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+
+    def _expire(self, task: asyncio.Task[Any]) -> None:
+        self._expired.add(task)
+        task.cancel()
+
+    def expire_all(self) -> None:
+        """End every call in flight now: each raises ``_CallExpired``."""
+        for task, timer in list(self._timers.items()):
+            timer.cancel()
+            self._expire(task)
+
+    @contextlib.asynccontextmanager
+    async def bound(self, seconds: float) -> AsyncIterator[None]:
+        """Run the block within ``seconds``; past them (or on ``expire_all``) it raises ``_CallExpired``.
+        A cancellation from elsewhere stays a cancellation."""
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101  (always inside a task under Tornado/asyncio)
+        self._timers[task] = asyncio.get_running_loop().call_later(seconds, self._expire, task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if task not in self._expired:
+                raise
+            if hasattr(task, "uncancel"):  # Python >= 3.11 counts cancellations
+                task.uncancel()
+            raise _CallExpired() from None
+        finally:
+            timer = self._timers.pop(task, None)
+            if timer is not None:
+                timer.cancel()
+            self._expired.discard(task)
+
+
+class FinishedCache:
+    """Finished jobs by id within a byte budget (``_held_bytes`` each), oldest dropped first.
+
+    Finished jobs never change, so a cached copy answers a read without a round trip; the store
+    drops a copy when the job's removal is heard. A job larger than the whole budget is not kept.
+    """
+
+    def __init__(self, budget: int = FINISHED_CACHE_BYTES):
+        self.budget = budget
+        self.size = 0  # estimated bytes held
+        self._jobs: dict[str, tuple[Job, int]] = {}  # insertion order: oldest first
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def get(self, job_id: str) -> Job | None:
+        """The cached job, or None."""
+        held = self._jobs.get(job_id)
+        return held[0] if held is not None else None
+
+    def put(self, job: Job) -> None:
+        """Keep ``job``, dropping the oldest jobs until the budget holds it."""
+        size = _held_bytes(job)
+        if size > self.budget:
+            return
+        self.pop(job.job_id)
+        while self.size + size > self.budget:
+            self.pop(next(iter(self._jobs)))
+        self._jobs[job.job_id] = (job, size)
+        self.size += size
+
+    def pop(self, job_id: str) -> None:
+        """Forget ``job_id`` (no error when it is not held)."""
+        held = self._jobs.pop(job_id, None)
+        if held is not None:
+            self.size -= held[1]
+
+    def clear(self) -> None:
+        """Forget every job."""
+        self._jobs.clear()
+        self.size = 0
+
+
 class RedisJobStore(LocalSubscribers):
     """Jobs in Redis, shared by every process using the same URL and prefix.
 
@@ -251,24 +369,31 @@ class RedisJobStore(LocalSubscribers):
         self._ttl = ttl_seconds
         self._max_jobs = max_jobs
         self._clock = clock
-        # A blocking pool: a burst of requests waits (up to 5 s) for one of POOL_SIZE connections
-        # instead of failing with "too many connections".
+        # A blocking pool: a burst of requests waits for one of POOL_SIZE connections instead of
+        # failing with "too many connections" (``_call`` bounds the wait with the call).
         # A pooled connection that died with a Redis restart fails its next command: retry it twice on a
         # fresh connection (every script is guarded by the job's version, so a repeated write is refused,
-        # never applied twice) instead of answering 503 while Redis is in fact back.
+        # never applied twice) instead of answering 503 while Redis is in fact back. A timeout is not
+        # retried: a Redis that stopped answering would cost each call three timeouts (15 s and more).
         pool = aioredis.BlockingConnectionPool.from_url(
             url, decode_responses=True, encoding_errors="surrogateescape",  # compressed records: see _encode
-            socket_connect_timeout=3, socket_timeout=5, health_check_interval=15,
-            max_connections=POOL_SIZE, timeout=5, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError])
+            socket_connect_timeout=3, socket_timeout=SOCKET_TIMEOUT, health_check_interval=15,
+            max_connections=POOL_SIZE, timeout=CALL_SECONDS,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(RedisConnectionError,)))
         self._redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._script = self._redis.register_script(_SCRIPT)
         LocalSubscribers.__init__(self)
         self._listener: asyncio.Task[None] | None = None
-        self._finished: dict[str, Job] = {}  # finished jobs by id, oldest first (insertion order)
+        self.finished = FinishedCache()
+        self._removals = 0  # removals heard (and subscription losses): a read spanning one caches nothing
         self.feed_caps = (FEED_MAX, OWNER_FEED_MAX)  # (all jobs, one owner): tests lower them
         self._last_seq = 0
         self._connected = asyncio.Event()
+        self._replay_due = False  # the subscription's connection came back on its own: replay the gap
+        self.heartbeat = HEARTBEAT_SECONDS  # tests lower it
+        self._stalled = False  # a command went unanswered: calls fail at once until a PING is answered
+        self._deadlines = _Deadlines()  # of the calls in flight
+        self._probe: asyncio.Task[None] | None = None
         self.errors = 0  # store calls that failed for want of Redis (metrics)
         self.fanout = 0  # local subscriber calls made for changes heard on the subscription (metrics)
 
@@ -295,10 +420,11 @@ class RedisJobStore(LocalSubscribers):
 
     async def aclose(self) -> None:
         """Stop the subscription and close the connection pool."""
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
-            self._listener = None
+        for task in (self._listener, self._probe):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._listener = self._probe = None
         await self._redis.aclose()
         await self._redis.connection_pool.disconnect()
 
@@ -306,26 +432,68 @@ class RedisJobStore(LocalSubscribers):
         return f"{self._prefix}{name}"
 
     async def _run(self, *args: Any) -> Any:
+        return await self._call(lambda: self._script(keys=[], args=[args[0], self._prefix, *self.feed_caps, *args[1:]]))
+
+    @property
+    def stalled(self) -> bool:
+        """True from a command Redis left unanswered (``SOCKET_TIMEOUT``) until it answers a PING."""
+        return self._stalled
+
+    async def _call(self, command: Callable[[], Awaitable[_T]]) -> _T:
+        """``command()`` within ``CALL_SECONDS`` (the wait for a connection included); raises
+        ``StoreUnavailable`` when Redis cannot be reached or does not answer, and at once while it is
+        stalled, so a burst of requests is answered 503 together instead of each waiting its timeout."""
+        if self._stalled:
+            self.errors += 1
+            raise StoreUnavailable()
         try:
-            return await self._script(keys=[], args=[args[0], self._prefix, *self.feed_caps, *args[1:]])
-        except _NOT_REACHABLE:
+            async with self._deadlines.bound(CALL_SECONDS):
+                return await command()
+        except RedisTimeoutError:
+            self._stall()
             self.errors += 1
             raise StoreUnavailable() from None
+        except (*_NOT_REACHABLE, _CallExpired):  # refused, reset, or past the call's deadline
+            self.errors += 1
+            raise StoreUnavailable() from None
+
+    def _stall(self) -> None:
+        """Redis stopped answering: end the calls waiting on it now and probe it until it answers."""
+        if self._stalled:
+            return
+        self._stalled = True
+        log.warning("job store: Redis does not answer; failing calls until it does")
+        self._deadlines.expire_all()
+        self._probe = asyncio.get_running_loop().create_task(self._probe_until_answered())
+
+    async def _probe_until_answered(self) -> None:
+        while True:
+            await asyncio.sleep(_PROBE_SECONDS)
+            try:
+                async with self._deadlines.bound(1.0):
+                    await self._redis.ping()
+            except (*_NOT_REACHABLE, RedisError, _CallExpired):
+                continue
+            self._stalled = False
+            log.info("job store: Redis answers again")
+            return
 
     # -- reads ---------------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> Job | None:
-        cached = self._finished.get(job_id)
+        cached = self.finished.get(job_id)
         if cached is not None:
             if self._retained(cached):
                 return cached
-            del self._finished[job_id]
+            self.finished.pop(job_id)
+        removals = self._removals
         rows = await self._run("get", job_id)
         job = _row_job(rows[0])
-        if job is not None and job.is_terminal and self._connected.is_set() and self._retained(job):
-            if len(self._finished) >= FINISHED_CACHE:
-                del self._finished[next(iter(self._finished))]
-            self._finished[job_id] = job
+        # A removal heard while the reply was on its way may be this job's (evicted meanwhile): the
+        # reply is answered, not cached, so no process serves a removed job from its cache.
+        if (job is not None and job.is_terminal and self._connected.is_set() and removals == self._removals
+                and self._retained(job)):
+            self.finished.put(job)
         return job
 
     def _retained(self, job: Job) -> bool:
@@ -343,11 +511,7 @@ class RedisJobStore(LocalSubscribers):
 
     async def _get_string(self, name: str) -> str | None:
         """``GET`` of the prefixed key ``name``; raises ``StoreUnavailable`` when Redis cannot answer."""
-        try:
-            value = await self._redis.get(self._key(name))
-        except _NOT_REACHABLE:
-            self.errors += 1
-            raise StoreUnavailable() from None
+        value = await self._call(lambda: self._redis.get(self._key(name)))
         return str(value) if value is not None else None
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
@@ -387,32 +551,29 @@ class RedisJobStore(LocalSubscribers):
         return jobs, f"{expected}-{int(reached)}"
 
     async def cursor(self, owner_id: str | None) -> str:
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._key("epoch"), secrets.token_hex(4), nx=True)  # a Redis that lost its data
-                pipe.get(self._key("epoch"))
-                if owner_id is None:
-                    pipe.get(self._key("seq"))
-                else:
-                    pipe.hmget(self._key(f"meta:{owner_id}"), ["seq", "gen"])
-                _, epoch, position = await pipe.execute()
-        except _NOT_REACHABLE:
-            self.errors += 1
-            raise StoreUnavailable() from None
+        _, epoch, position = await self._call(lambda: self._read_cursor(owner_id))
         if owner_id is None:
             return f"{epoch}-{int(position or 0)}"
         seq, generation = position
         return f"{epoch}.{generation or '0'}-{int(seq or 0)}"
 
+    async def _read_cursor(self, owner_id: str | None) -> list[Any]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key("epoch"), secrets.token_hex(4), nx=True)  # a Redis that lost its data
+            pipe.get(self._key("epoch"))
+            if owner_id is None:
+                pipe.get(self._key("seq"))
+            else:
+                pipe.hmget(self._key(f"meta:{owner_id}"), ["seq", "gen"])
+            return list(await pipe.execute())
+
     async def active_count(self, owner_id: str) -> int:
-        try:
-            return int(await self._redis.hget(self._key(f"meta:{owner_id}"), "active") or 0)
-        except _NOT_REACHABLE:
-            self.errors += 1
-            raise StoreUnavailable() from None
+        return int(await self._call(lambda: self._redis.hget(self._key(f"meta:{owner_id}"), "active")) or 0)
 
     async def ping(self) -> bool:
-        return bool(await self._redis.ping())
+        """True when Redis answers a PING; raises ``StoreUnavailable`` when it does not (at once while
+        it is stalled)."""
+        return bool(await self._call(self._redis.ping))
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -463,7 +624,7 @@ class RedisJobStore(LocalSubscribers):
 
     async def claim(self, job_type: str, *, worker: str, lease_until: float) -> Job | None:
         while True:
-            job_id = await self._run("claim", job_type, worker, int(lease_until * 1000))
+            job_id = await self._run("claim", job_type, worker, _lease_ms(lease_until, time.time()))
             if not job_id:
                 return None
             try:
@@ -475,10 +636,11 @@ class RedisJobStore(LocalSubscribers):
 
     async def renew(self, worker: str, job_ids: list[str], lease_until: float) -> None:
         if job_ids:
-            await self._run("renew", worker, int(lease_until * 1000), *job_ids)
+            await self._run("renew", worker, _lease_ms(lease_until, time.time()), *job_ids)
 
     async def expired_leases(self, worker: str, now: float, lease_until: float) -> list[str]:
-        return list(await self._run("expired", worker, int(now * 1000), int(lease_until * 1000)))
+        # Expiry is decided by Redis's clock (TIME in the script), never by this host's ``now``.
+        return list(await self._run("expired", worker, _lease_ms(lease_until, now)))
 
     async def requeue(self, job_id: str, *, from_attempt: int, attempt: int, message: str) -> Job:
         for _ in range(_CAS_RETRIES):
@@ -539,22 +701,23 @@ class RedisJobStore(LocalSubscribers):
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._key("changes"), self._key("queued"), self._key("removed"))
+                # redis-py reconnects and re-subscribes this connection by itself (the pool's Retry):
+                # a gap this loop would not see, unless told (the callback runs after the re-subscribe).
+                if pubsub.connection is not None:  # (always, once subscribed)
+                    pubsub.connection.register_connect_callback(self._on_reconnect)
                 self._connected.set()
                 delay = 0.1
                 if not first:
                     await self._replay_gap()
                 first = False
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None:
-                        self._on_message(message["channel"], message["data"])
+                await self._receive(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # connection lost: wake everything that waits once it is back
                 if self._connected.is_set():
                     log.warning("job store subscription lost error=%s", type(error).__name__)
                 self._connected.clear()
-                self._finished.clear()  # removals published during the gap are not heard
+                self._forget_finished()
                 self.errors += 1
                 await asyncio.sleep(delay)
                 delay = min(_RECONNECT_MAX_SECONDS, delay * 2)
@@ -564,12 +727,46 @@ class RedisJobStore(LocalSubscribers):
                 except Exception:  # noqa: S110  (closing a broken connection may fail again)
                     pass
 
+    async def _receive(self, pubsub: Any) -> None:
+        """Deliver the subscription's messages until it fails. Silent for ``heartbeat`` seconds, it is
+        pinged; still silent as long again, it is lost (a Redis that stopped answering sends no error)."""
+        clock = asyncio.get_running_loop().time
+        heard, pinged = clock(), False
+        while True:
+            message = await pubsub.get_message(timeout=min(1.0, self.heartbeat))
+            if message is not None:
+                heard, pinged = clock(), False
+                if message["type"] == "message":
+                    self._on_message(message["channel"], message["data"])
+            if self._replay_due:
+                self._replay_due = False
+                await self._replay_gap()
+            silent = clock() - heard
+            if silent > 2 * self.heartbeat:
+                raise RedisTimeoutError("the subscription does not answer its PING")
+            if silent > self.heartbeat and not pinged:
+                await pubsub.ping()
+                pinged = True
+
+    def _on_reconnect(self, connection: Any) -> None:
+        """The subscription's connection came back (its channels subscribed again): what was
+        published meanwhile was not heard."""
+        log.warning("job store subscription reconnected")
+        self._forget_finished()
+        self._replay_due = True
+
+    def _forget_finished(self) -> None:
+        """Removals may have gone unheard: empty the cache, and cache no read that was in flight."""
+        self.finished.clear()
+        self._removals += 1
+
     def _on_message(self, channel: str, data: str) -> None:
         if channel.endswith("queued"):
             self._queue_subscribers.notify(ALL, data)
             return
         if channel.endswith("removed"):
-            self._finished.pop(data, None)
+            self._removals += 1
+            self.finished.pop(data)
             return
         seq, rank, job_id, stored = data.split("\n", 3)
         self._last_seq = max(self._last_seq, int(seq))

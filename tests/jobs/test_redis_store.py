@@ -144,10 +144,10 @@ async def test_redis_store_cached_finished_job_is_gone_once_another_process_remo
         await b.create(new_job("done-1"))
         await b.update("done-1", status=JobStatus.FAILED, error_code="cancelled", completed_at=now)
         cached = await a.get("done-1")
-        assert cached is not None and a._finished.get("done-1") == cached  # finished: cached in A
+        assert cached is not None and a.finished.get("done-1") == cached  # finished: cached in A
         assert await a.get("done-1") is cached  # no round trip
         assert await b.expire(now + timedelta(hours=2)) == 1  # B removes it (retention over)
-        await settle(lambda: "done-1" not in a._finished, timeout=5)
+        await settle(lambda: a.finished.get("done-1") is None, timeout=5)
         assert await a.get("done-1") is None and await a.removed_owner("done-1") == "alice"
     finally:
         for store in stores:
