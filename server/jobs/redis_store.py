@@ -391,6 +391,7 @@ class RedisJobStore(LocalSubscribers):
         self._connected = asyncio.Event()
         self._replay_due = False  # the subscription's connection came back on its own: replay the gap
         self.heartbeat = HEARTBEAT_SECONDS  # tests lower it
+        self._heartbeat_channel = self._key(f"heartbeat:{secrets.token_hex(8)}")  # this process's own
         self._stalled = False  # a command went unanswered: calls fail at once until a PING is answered
         self._deadlines = _Deadlines()  # of the calls in flight
         self._probe: asyncio.Task[None] | None = None
@@ -699,12 +700,15 @@ class RedisJobStore(LocalSubscribers):
         first = True
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            connection = None
             try:
-                await pubsub.subscribe(self._key("changes"), self._key("queued"), self._key("removed"))
+                await pubsub.subscribe(self._key("changes"), self._key("queued"), self._key("removed"),
+                                       self._heartbeat_channel)
                 # redis-py reconnects and re-subscribes this connection by itself (the pool's Retry):
                 # a gap this loop would not see, unless told (the callback runs after the re-subscribe).
-                if pubsub.connection is not None:  # (always, once subscribed)
-                    pubsub.connection.register_connect_callback(self._on_reconnect)
+                connection = pubsub.connection
+                if connection is not None:  # (always, once subscribed)
+                    connection.register_connect_callback(self._on_reconnect)
                 self._connected.set()
                 delay = 0.1
                 if not first:
@@ -722,30 +726,34 @@ class RedisJobStore(LocalSubscribers):
                 await asyncio.sleep(delay)
                 delay = min(_RECONNECT_MAX_SECONDS, delay * 2)
             finally:
+                if connection is not None:  # it goes back to the pool: its next reconnect is no news
+                    connection.deregister_connect_callback(self._on_reconnect)
                 try:
                     await pubsub.aclose()
                 except Exception:  # noqa: S110  (closing a broken connection may fail again)
                     pass
 
     async def _receive(self, pubsub: Any) -> None:
-        """Deliver the subscription's messages until it fails. Silent for ``heartbeat`` seconds, it is
-        pinged; still silent as long again, it is lost (a Redis that stopped answering sends no error)."""
+        """Deliver the subscription's messages until it fails. Silent for ``heartbeat`` seconds, the
+        process publishes on its own heartbeat channel; not heard back within as long again, the
+        subscription is lost (a Redis that stopped answering sends no error). (A PING on the
+        subscription is no use: redis-py 8 drops or fails on its answer with ``decode_responses``.)"""
         clock = asyncio.get_running_loop().time
         heard, pinged = clock(), False
         while True:
             message = await pubsub.get_message(timeout=min(1.0, self.heartbeat))
             if message is not None:
                 heard, pinged = clock(), False
-                if message["type"] == "message":
+                if message["type"] == "message" and message["channel"] != self._heartbeat_channel:
                     self._on_message(message["channel"], message["data"])
             if self._replay_due:
                 self._replay_due = False
                 await self._replay_gap()
             silent = clock() - heard
             if silent > 2 * self.heartbeat:
-                raise RedisTimeoutError("the subscription does not answer its PING")
+                raise RedisTimeoutError("the subscription did not hear its heartbeat")
             if silent > self.heartbeat and not pinged:
-                await pubsub.ping()
+                await self._call(lambda: self._redis.publish(self._heartbeat_channel, "1"))
                 pinged = True
 
     def _on_reconnect(self, connection: Any) -> None:

@@ -1,0 +1,210 @@
+"""The Redis store when Redis misbehaves without failing outright: it stops answering (SIGSTOP, like a
+network black hole), comes back empty at once (its connections re-made without an error anyone
+sees), a removal crosses a read, the clocks of two hosts disagree; and its per-process cache of
+finished jobs is bounded by bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+import tracemalloc
+from dataclasses import replace
+
+import pytest
+
+from server.config import StoreSettings
+from server.jobs.models import Job, JobStatus
+from server.jobs.redis_store import FINISHED_CACHE_BYTES, RedisJobStore
+from server.jobs.store import StoreUnavailable
+from tests.jobs.redis_server import RedisServer, require_redis_server
+from tests.jobs.test_redis_store import T0, new_job
+from tests.waiting import settle
+
+FUTURE = T0.replace(year=2100)  # a completion time the cache keeps (within any retention)
+
+
+@pytest.fixture
+def own_redis():
+    server = RedisServer(require_redis_server()).start()
+    yield server
+    server.cleanup()
+
+
+async def finish(store: RedisJobStore, job_id: str, result: str = "{}", owner: str = "alice") -> Job:
+    await store.create(new_job(job_id, owner=owner))
+    await store.claim("echo", worker="w", lease_until=time.time() + 60)
+    return await store.update(job_id, status=JobStatus.COMPLETED, completed_at=FUTURE, result_json=result)
+
+
+# -- a Redis that stops answering -------------------------------------------------------------------
+
+@pytest.fixture
+def settings(settings, own_redis, redis_prefix):
+    return replace(settings, store=StoreSettings(url=own_redis.url, prefix=redis_prefix))
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_a_silent_redis_answers_503_within_the_socket_timeout_and_is_noticed(api, services, own_redis):
+    """SIGSTOP: connections stay open and nothing answers. Each call once waited for three 5 s
+    timeouts (its retries), and a burst queued behind the pool: 15-47 s, past Heroku's 30 s."""
+    store = services.store
+    await store.start()
+    store.heartbeat = 0.5
+    job = await services.runner.submit("echo", "alice", {}, {"value": 1})
+    own_redis.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        first = await api.get(f"/jobs/{job.job_id}", timeout=60)
+        first_seconds = time.monotonic() - started
+        assert first.status == 503 and first.json["code"] == "store_unavailable" and first.headers["Retry-After"]
+        assert first_seconds < 12, f"{first_seconds:.1f} s before the 503"  # the socket timeout (4 s), not 15+
+        assert store.stalled
+        # Redis is known to be silent: a burst is answered 503 at once, not each after its own timeout.
+        started = time.monotonic()
+        burst = await asyncio.gather(*(api.get("/jobs", timeout=60) for _ in range(30)))
+        burst_seconds = time.monotonic() - started
+        assert {(reply.status, reply.json["code"]) for reply in burst} == {(503, "store_unavailable")}
+        assert burst_seconds < 5, f"{burst_seconds:.1f} s for 30 requests"
+        await settle(lambda: not store.subscribed, timeout=10)  # the subscription's ping went unanswered
+    finally:
+        own_redis.process.send_signal(signal.SIGCONT)
+    await settle(lambda: not store.stalled and store.subscribed, timeout=20)
+    back = await api.get(f"/jobs/{job.job_id}?wait=10&until=finished", timeout=30)
+    assert back.status == 200 and back.json["status"] == "completed"
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_call_waiting_on_a_silent_redis_ends_when_another_call_finds_it_silent(own_redis):
+    """Calls already in flight when Redis goes silent end with the first timeout, not each its own."""
+    store = RedisJobStore(own_redis.url, prefix="s:", ttl_seconds=3600, max_jobs=100)
+    try:
+        await store.start()
+        await store.create(new_job("j1"))
+        own_redis.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            results = await asyncio.gather(*(store.get("j1") for _ in range(100)), return_exceptions=True)
+            seconds = time.monotonic() - started
+            assert all(isinstance(result, StoreUnavailable) for result in results), results[:3]
+            assert seconds < 12, f"100 concurrent reads: {seconds:.1f} s before the 503"  # was 46 s
+            with pytest.raises(StoreUnavailable):
+                await store.get("j1")  # at once, while stalled
+        finally:
+            own_redis.process.send_signal(signal.SIGCONT)
+        await settle(lambda: not store.stalled, timeout=20)
+        assert (await store.get("j1")).job_id == "j1"
+    finally:
+        await store.aclose()
+
+
+# -- the finished-job cache ---------------------------------------------------------------------------
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_quick_restart_of_an_empty_redis_empties_the_cache(own_redis):
+    """redis-py re-makes a dropped subscription connection by itself: the store must hear of it, or
+    a job of the lost data set is served from the cache until its retention ends."""
+    store = RedisJobStore(own_redis.url, prefix="c:", ttl_seconds=3600, max_jobs=100)
+    heard: list[str] = []
+    try:
+        await store.start()
+        await finish(store, "j1")
+        assert (await store.get("j1")).status is JobStatus.COMPLETED  # cached now
+        store.subscribe_owner("bob", lambda job: heard.append(job.job_id))
+        own_redis.stop()  # no await between: the connections find Redis back at their next use
+        own_redis.start()
+        await store.create(new_job("j2", owner="bob"))
+        await settle(lambda: "j2" in heard, timeout=10)  # the subscription is back: it heard j2
+        assert await store.get("j1") is None, "a job of the lost data set answered from the cache"
+    finally:
+        await store.aclose()
+
+
+@pytest.fixture
+def two_small_stores(redis_server, redis_prefix, io_loop):
+    stores = [RedisJobStore(redis_server.url, prefix=redis_prefix, ttl_seconds=3600, max_jobs=2) for _ in range(2)]
+    for store in stores:
+        io_loop.run_sync(store.start)
+    yield stores
+    for store in stores:
+        io_loop.run_sync(store.aclose)
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_read_racing_an_eviction_does_not_cache_the_evicted_job(two_small_stores):
+    """Process A's read of a finished job is in flight while process B evicts it and A hears the
+    removal: A answers what it read, but must not keep serving it afterwards."""
+    a, b = two_small_stores
+    await finish(b, "j1", '{"x":1}')
+    real_run = a._run
+    replied, gate = asyncio.Event(), asyncio.Event()
+
+    async def delayed_run(*args):
+        result = await real_run(*args)
+        if args[0] == "get" and not replied.is_set():
+            replied.set()
+            await gate.wait()  # the reply is on its way back while the removal happens
+        return result
+
+    a._run = delayed_run  # type: ignore[method-assign]
+    heard = asyncio.Event()
+    a.subscribe_owner("alice", lambda job: heard.set() if job.job_id == "j2" else None)
+    reader = asyncio.ensure_future(a.get("j1"))
+    await replied.wait()
+    await b.create(new_job("j0", owner="bob"))
+    await b.create(new_job("j2"))  # full at 2: j1, the only finished job, is evicted
+    assert await b.get("j1") is None
+    await asyncio.wait_for(heard.wait(), 10)  # A's subscription is past j1's removal (published before j2)
+    gate.set()
+    assert (await reader).job_id == "j1"  # the read answers what it read
+    a._run = real_run  # type: ignore[method-assign]
+    assert await a.get("j1") is None, "process A serves a job evicted from Redis"
+
+
+@pytest.mark.gen_test(timeout=90)
+async def test_the_finished_job_cache_is_bounded_by_bytes(redis_server, redis_prefix):
+    """Forty finished jobs with 600,000-character Hebrew results (1.2 MB each as Python text): the
+    5,000-job cap kept all of them (~48 MB); the cache now holds FINISHED_CACHE_BYTES at most."""
+    writer = RedisJobStore(redis_server.url, prefix=redis_prefix, ttl_seconds=3600, max_jobs=1000)
+    reader = RedisJobStore(redis_server.url, prefix=redis_prefix, ttl_seconds=3600, max_jobs=1000)
+    letters = "אבגדהוזחטיכלמנסעפצקרשת "
+    try:
+        await writer.start()
+        await reader.start()
+        for n in range(40):
+            text = "".join(letters[(n * 7 + i * i) % len(letters)] for i in range(600_000))
+            await finish(writer, f"big{n}", json.dumps({"summary": text}, ensure_ascii=False))
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for n in range(40):
+                assert (await reader.get(f"big{n}")).status is JobStatus.COMPLETED
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert held < FINISHED_CACHE_BYTES * 1.25, f"{held / 1e6:.0f} MB held after reading 40 finished jobs"
+        assert reader.finished.get("big0") is None and reader.finished.get("big39") is not None  # oldest dropped
+        assert reader.finished.size <= FINISHED_CACHE_BYTES
+    finally:
+        await writer.expire(FUTURE.replace(year=2200))
+        await writer.aclose()
+        await reader.aclose()
+
+
+# -- leases -------------------------------------------------------------------------------------------
+
+@pytest.mark.gen_test(timeout=30)
+async def test_lease_expiry_is_judged_by_redis_clock_not_the_hosts(two_small_stores):
+    """The holder's clock writes the lease, another host's clock judged it: a host 40 s ahead took
+    over a healthy job, and one behind never took over a lost one."""
+    holder, other = two_small_stores
+    await holder.create(new_job("healthy"))
+    assert (await holder.claim("echo", worker="holder", lease_until=time.time() + 30)).job_id == "healthy"
+    fast = time.time() + 40  # the other host's clock runs 40 s ahead
+    assert await other.expired_leases("fast-host", fast, fast + 30) == []
+    await holder.create(new_job("lost"))
+    assert (await holder.claim("echo", worker="holder", lease_until=time.time() - 1)).job_id == "lost"  # ran out
+    slow = time.time() - 40  # and a host 40 s behind
+    assert await other.expired_leases("slow-host", slow, slow + 30) == ["lost"]
+    assert await other.expired_leases("slow-host", slow, slow + 30) == []  # taken: leased again for 30 s
