@@ -60,14 +60,13 @@ subscribers; after a reconnection the changes of the gap are replayed from the c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
 import sys
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from importlib import resources
@@ -281,15 +280,15 @@ class _Deadlines:
             timer.cancel()
             self._expire(task)
 
-    @contextlib.asynccontextmanager
-    async def bound(self, seconds: float) -> AsyncIterator[None]:
-        """Run the block within ``seconds``; past them (or on ``expire_all``) it raises ``_CallExpired``.
-        A cancellation from elsewhere stays a cancellation."""
+    async def run(self, seconds: float, awaitable: Awaitable[_T]) -> _T:
+        """``awaitable``'s result within ``seconds``; past them (or on ``expire_all``) it raises
+        ``_CallExpired``. A cancellation from elsewhere stays a cancellation. (No context manager
+        and no task of its own: this is on every round trip.)"""
         task = asyncio.current_task()
         assert task is not None  # noqa: S101  (always inside a task under Tornado/asyncio)
         self._timers[task] = asyncio.get_running_loop().call_later(seconds, self._expire, task)
         try:
-            yield
+            return await awaitable
         except asyncio.CancelledError:
             if task not in self._expired:
                 raise
@@ -297,9 +296,7 @@ class _Deadlines:
                 task.uncancel()
             raise _CallExpired() from None
         finally:
-            timer = self._timers.pop(task, None)
-            if timer is not None:
-                timer.cancel()
+            self._timers.pop(task).cancel()
             self._expired.discard(task)
 
 
@@ -448,8 +445,7 @@ class RedisJobStore(LocalSubscribers):
             self.errors += 1
             raise StoreUnavailable()
         try:
-            async with self._deadlines.bound(CALL_SECONDS):
-                return await command()
+            return await self._deadlines.run(CALL_SECONDS, command())
         except RedisTimeoutError:
             self._stall()
             self.errors += 1
@@ -471,8 +467,7 @@ class RedisJobStore(LocalSubscribers):
         while True:
             await asyncio.sleep(_PROBE_SECONDS)
             try:
-                async with self._deadlines.bound(1.0):
-                    await self._redis.ping()
+                await self._deadlines.run(1.0, self._redis.ping())
             except (*_NOT_REACHABLE, RedisError, _CallExpired):
                 continue
             self._stalled = False
