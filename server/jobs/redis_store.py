@@ -17,11 +17,11 @@ seq``, ``ZADD feed`` and ``ZADD feed:{owner}`` (each trimmed by ``ZPOPMIN`` past
 ``HINCRBY meta:{owner} seq`` and ``PUBLISH changes``):
 
 - ``get``: one script, ``GET j:{id}`` (+ ``ZRANK`` of the type's queue for a pending job): O(1), or
-  O(log n) when pending. A finished job is then kept in this process's cache (``FINISHED_CACHE``
-  jobs, oldest dropped first): finished jobs never change, so its next reads cost no round trip. A
-  removal (expiry or eviction, in any process) is published on ``removed`` and drops it from every
-  process's cache; a job past its retention is not answered from the cache; a lost subscription
-  clears the cache.
+  O(log n) when pending. A finished job is then kept in this process's cache
+  (``FINISHED_CACHE_BYTES``, oldest dropped first): finished jobs never change, so its next reads
+  cost no round trip. A removal (expiry or eviction, in any process) is published on ``removed`` and
+  drops it from every process's cache; a read that crossed a removal is not cached; a job past its
+  retention is not answered from the cache; a lost or re-made subscription connection clears it.
 - ``create``: ``HGET meta:{owner} active``, ``ZCARD all``, ``INCR number``, ``SET j:{id}``, ``ZADD``
   of ``all``, ``owner:{owner}`` and the type's queue (``INCR ticket:{type}``), ``ZINCRBY owners``,
   ``HINCRBY`` of ``meta:{owner}``, a change, ``PUBLISH queued``: O(log n). When full, the eviction
@@ -34,7 +34,7 @@ seq``, ``ZADD feed`` and ``ZADD feed:{owner}`` (each trimmed by ``ZPOPMIN`` past
   queue on leaving ``pending``, and on the job's end ``ZREM leases``, ``HDEL lease_owner``,
   ``HINCRBY meta:{owner} active -1``, ``ZADD done:{owner}`` and ``ZADD expiry LT``: O(log n).
   Retried on a version conflict.
-- ``claim``: ``ZPOPMIN`` of the type's queue, ``ZADD leases``, ``HSET lease_owner``, then the
+- ``claim``: ``TIME``, ``ZPOPMIN`` of the type's queue, ``ZADD leases``, ``HSET lease_owner``, then the
   ``update`` to ``running``; the first ``NOTIFIED_POSITIONS`` queued jobs get a version bump
   (``GET`` + ``SET`` + a change each): O(log n + 10).
 - ``requeue``: ``GET`` + ``SET j:{id}``, ``ZREM leases``, ``HDEL lease_owner``, ``ZADD`` at the front
@@ -55,6 +55,11 @@ O(n) and a Stream entry cannot be ranked), and a job handed back at shutdown goe
 Idle workers learn of new work from one ``PUBLISH`` per queued job and poll once a second as a
 fallback. Notifications come from one pub/sub subscription per process, fanned out to local
 subscribers; after a reconnection the changes of the gap are replayed from the change feed.
+
+A Redis that refuses connections fails a call at once (two retries on a fresh connection); one that
+stops answering fails it after ``SOCKET_TIMEOUT`` (never retried), and then every call at once until
+it answers a PING again; the subscription notices the silence by its heartbeat (``docs/redis.md``,
+*When Redis stops answering*). Lease ends are on Redis's clock (``TIME`` in the scripts).
 """
 
 from __future__ import annotations
