@@ -112,11 +112,14 @@ _RECONNECT_MAX_SECONDS = 5.0
 FEED_MAX = 100_000  # jobs in the all-jobs change feed; a cursor older than the oldest change left answers 410
 OWNER_FEED_MAX = 10_000  # jobs in one owner's change feed
 COMPRESS_ABOVE = 512  # record length (characters) above which it is stored compressed
-# Bytes of finished jobs cached per process (estimated by ``_held_bytes``): ~8,000 jobs with 2 KB
-# results, ~400 with 20,000-character Hebrew results. 16 MB x WEB_CONCURRENCY stays a small share of a
-# 512 MB dyno; a job read more often than it is pushed out costs one round trip more, not an error.
+# Bytes of finished jobs cached per process (estimated by ``_held_bytes``): ~4,900 jobs with 2 KB
+# results (the 5,000-job bound of before), ~400 with 20,000-character Hebrew results. 16 MB x
+# WEB_CONCURRENCY stays a small share of a 512 MB dyno; a job read again after being pushed out
+# costs one round trip more, not an error.
 FINISHED_CACHE_BYTES = 16 * 1024 * 1024
-_JOB_OVERHEAD = 1_500  # bytes of a decoded Job besides its texts (dataclass, datetimes, small dicts; tracemalloc)
+# Bytes of a cached job besides its texts: tracemalloc measured 1,130 per decoded finished job with a
+# two-key metadata and no result (the dataclass, its datetimes and dicts), + the cache's entry.
+_JOB_OVERHEAD = 1_300
 POOL_SIZE = 32  # connections per process; each store call holds one for one round trip
 SOCKET_TIMEOUT = 4.0  # seconds a command may go unanswered before Redis counts as stalled
 CALL_SECONDS = 5.0  # seconds a store call may take in all (waiting for a pooled connection included)
@@ -251,14 +254,13 @@ def _lease_ms(lease_until: float, now: float) -> int:
 
 
 def _held_bytes(job: Job) -> int:
-    """Estimated bytes a cached ``job`` holds: its texts as Python strings (``sys.getsizeof``: 1, 2 or
-    4 bytes a character, so a Hebrew result costs twice its length) plus ``_JOB_OVERHEAD``, and its
-    metadata and parameters as their JSON text (a lower bound of the dicts' size)."""
+    """Estimated bytes a cached ``job`` holds: ``_JOB_OVERHEAD``, its texts as Python strings
+    (``sys.getsizeof``: 1, 2 or 4 bytes a character, so a Hebrew result costs twice its length), and
+    its metadata and parameters as their JSON text (a lower bound of the dicts' size). Computed once,
+    when the job enters the cache."""
     texts = (job.result_json, job.error, job.progress_message)
     size = _JOB_OVERHEAD + sum(sys.getsizeof(text) for text in texts if text)
-    if job.params or job.progress_params or len(job.metadata) > 2:
-        size += len(json.dumps([job.metadata, job.params, job.progress_params], default=str))
-    return size
+    return size + len(json.dumps([job.metadata, job.params, job.progress_params], default=str))
 
 
 class _CallExpired(Exception):
