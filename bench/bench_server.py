@@ -152,8 +152,11 @@ class StallWatch:
     the machine's load (one long callback, a collection inside it, a sweep batch)."""
 
     TICK = 0.001
+    SLOW = 0.003  # a callback that ran longer than this (wall or CPU) is kept with its name
 
     def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.slow: list[tuple[float, float, float, str]] = []  # (at s, wall ms, CPU ms, callback)
         self.stalls: list[float] = []
         self.cpu: list[float] = []
         self._cpu_at = time.thread_time()
@@ -170,11 +173,13 @@ class StallWatch:
         watch = self
 
         def timed(handle: asyncio.Handle) -> None:
-            started = time.thread_time()
+            started, wall = time.thread_time(), time.perf_counter()
             run(handle)
-            spent = time.thread_time() - started
+            spent, wall = time.thread_time() - started, time.perf_counter() - wall
             if spent > watch.longest[0]:
                 watch.longest = (spent, repr(handle)[:160])
+            if wall > watch.SLOW or spent > watch.SLOW:
+                watch.slow.append((time.perf_counter(), wall * 1000, spent * 1000, repr(handle)[:200]))
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -193,7 +198,11 @@ class StallWatch:
         if phase == "start":
             self._gc_started = time.perf_counter()
         else:
-            self.collections.append((info["generation"], time.perf_counter() - self._gc_started))
+            spent = time.perf_counter() - self._gc_started
+            self.collections.append((info["generation"], spent))
+            if spent > self.SLOW:
+                self.slow.append((time.perf_counter(), spent * 1000, spent * 1000,
+                                  f"gc generation {info['generation']} collected {info['collected']}"))
 
     def stop(self) -> dict:
         assert self._handle is not None
@@ -207,6 +216,7 @@ class StallWatch:
                 "max_cpu_between_ticks_ms": max(self.cpu) * 1000,
                 "top_cpu_between_ticks_ms": [c * 1000 for c in sorted(self.cpu, reverse=True)[:5]],
                 "longest_callback_cpu_ms": self.longest[0] * 1000, "longest_callback": self.longest[1],
+                "slow_callbacks": [(round(at, 3), round(wall, 2), round(cpu, 2), name) for at, wall, cpu, name in self.slow],
                 "gc": {f"gen{gen}": {"count": len(times), "max_ms": times[0] * 1000 if times else 0.0,
                                      "total_ms": sum(times) * 1000} for gen, times in by_gen.items()}}
 
