@@ -13,7 +13,8 @@ Control routes (this process only, never in the server's route table):
   POST /bench/watch                         start timing IOLoop stalls and garbage collections
   POST /bench/watched                       stop timing; the longest stalls and collections (ms)
   POST /bench/expire_all                    start a sweep that expires every finished job (not awaited)
-  POST /bench/submit?owner=U                submit one ``queued`` job (4 run at once, 5 ms each)
+  POST /bench/submit?owner=U                submit one ``queued`` job (4 run at once, 5 ms each); checks the
+                                            bearer token as the ceiling's ``POST /jobs`` does
   POST /bench/counts                        store changes recorded so far (memory store), jobs stored
 """
 
@@ -34,6 +35,7 @@ import tornado.netutil
 import tornado.web
 
 from server.app import build_services, listen, make_app, start_background
+from server.auth import bearer_token
 from server.clock import utcnow
 from server.config import Settings
 from server.jobs.models import Job, JobStatus
@@ -134,8 +136,11 @@ class Control(tornado.web.RequestHandler):
         return {"started": True, "jobs": len(store)}
 
     async def do_submit(self, _):
+        token = bearer_token(self.request.headers.get("Authorization"))
+        self.services.tokens.verify(token)  # the same JWT check as the ceiling's POST /jobs
         job = await self.services.runner.submit("queued", self.get_argument("owner", "bench"), {})
-        return {"id": job.job_id}
+        self.set_status(202)
+        return {"job_id": job.job_id, "status": job.status.value}
 
     async def do_counts(self, _):
         return {"store_changes": BENCH_STATE.get("store_changes", [0])[0], "jobs": len(self.services.store),
@@ -216,7 +221,8 @@ class StallWatch:
                 "max_cpu_between_ticks_ms": max(self.cpu) * 1000,
                 "top_cpu_between_ticks_ms": [c * 1000 for c in sorted(self.cpu, reverse=True)[:5]],
                 "longest_callback_cpu_ms": self.longest[0] * 1000, "longest_callback": self.longest[1],
-                "slow_callbacks": [(round(at, 3), round(wall, 2), round(cpu, 2), name) for at, wall, cpu, name in self.slow],
+                "slow_callbacks": [(round(at, 3), round(wall, 2), round(cpu, 2), name)
+                                   for at, wall, cpu, name in self.slow],
                 "gc": {f"gen{gen}": {"count": len(times), "max_ms": times[0] * 1000 if times else 0.0,
                                      "total_ms": sum(times) * 1000} for gen, times in by_gen.items()}}
 

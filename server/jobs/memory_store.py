@@ -163,8 +163,8 @@ class MemoryJobStore(LocalSubscribers):
         self._ttl = timedelta(seconds=ttl_seconds)
         self._max_jobs = max_jobs
         self._clock = clock
-        # Unfinished jobs as ``Job`` (queue_position None); finished ones frozen (``server.jobs.frozen``:
-        # untracked by the garbage collector, answer pre-rendered).
+        # Unfinished jobs as ``Job`` (queue_position: the last one notified, see _with_position); finished ones
+        # frozen (``server.jobs.frozen``: untracked by the garbage collector, answer pre-rendered).
         self._records: dict[str, Job | frozen.Frozen] = {}
         self._owners: dict[str, _Owner] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()  # completion order
@@ -207,11 +207,15 @@ class MemoryJobStore(LocalSubscribers):
         return frozen.thaw(stored) if type(stored) is tuple else stored  # type: ignore[arg-type,return-value]
 
     def _with_position(self, job: Job) -> Job:
+        """``job`` with its current ``queue_position``. A stored pending job carries the position it
+        was last notified with (``_bump_positions``), None otherwise: when still right it is the answer
+        as it is, so a position notification or a poll of a queued job makes no second copy (issue 19)."""
         if job.status is not JobStatus.PENDING:
-            return job
+            return job  # stored with None: every write that leaves "pending" clears it
         queue = self._queues.get(job.job_type)
         rank = queue.rank(job.job_id) if queue is not None else None
-        return job if rank is None else replace(job, queue_position=rank + 1)
+        position = None if rank is None else rank + 1
+        return job if job.queue_position == position else replace(job, queue_position=position)
 
     async def removed_owner(self, job_id: str) -> str | None:
         return self._tombstones.get(job_id)
@@ -351,7 +355,7 @@ class MemoryJobStore(LocalSubscribers):
         current = self._job(job_id)
         check_update(current, changes, expect_attempt)
         changes.pop("queue_position", None)
-        job = replace(current, **changes, version=current.version + 1, updated_at=self._clock())
+        job = replace(current, **changes, version=current.version + 1, updated_at=self._clock(), queue_position=None)
         return self._apply(current, job)
 
     def _apply(self, current: Job, job: Job) -> Job:
@@ -379,11 +383,11 @@ class MemoryJobStore(LocalSubscribers):
             self._bump_positions(queue, rank)
 
     def _bump_positions(self, queue: _Queue, start: int) -> None:
-        for job_id in queue.ids(start, NOTIFIED_POSITIONS):
+        for rank, job_id in enumerate(queue.ids(start, NOTIFIED_POSITIONS), start):
             moved = self._job(job_id)
-            moved = replace(moved, version=moved.version + 1)
+            moved = replace(moved, version=moved.version + 1, queue_position=rank + 1)  # stored with it: one copy
             self._records[job_id] = moved
-            self._record_change(moved, self._owners[moved.owner_id])
+            self._record_change(moved, self._owners[moved.owner_id], moved)
 
     async def claim(self, job_type: str, *, worker: str, lease_until: float) -> Job | None:
         queue = self._queues.get(job_type)
@@ -393,7 +397,7 @@ class MemoryJobStore(LocalSubscribers):
         self._leases[current.job_id] = (worker, lease_until)
         now = self._clock()
         job = replace(current, status=JobStatus.RUNNING, started_at=now, updated_at=now, progress_message="Started",
-                      progress_code=None, progress_params=None,
+                      progress_code=None, progress_params=None, queue_position=None,
                       version=current.version + 1)
         return self._apply(current, job)
 
@@ -417,7 +421,8 @@ class MemoryJobStore(LocalSubscribers):
             raise CommitInProgress("The job is saving its result; it is not run again")
         self._leases.pop(job_id, None)
         job = replace(current, status=JobStatus.PENDING, started_at=None, progress=0, progress_message=message,
-                      attempt=attempt, version=current.version + 1, updated_at=self._clock(), committing=False)
+                      attempt=attempt, version=current.version + 1, updated_at=self._clock(), committing=False,
+                      queue_position=None)
         self._records[job_id] = job
         queue = self._queues.setdefault(job.job_type, _Queue())
         queue.push_front(job_id)
