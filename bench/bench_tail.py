@@ -172,18 +172,30 @@ async def fixed_rate(servers: list[Server], headers: dict[str, str], args: argpa
     switches), and for this server every IOLoop callback and collection over 3 ms (``StallWatch``): a
     callback long in CPU is this server's own work, one long only in wall time is the machine's."""
     result: dict = {"load_average": load_average()}
+    samples: dict[str, list[float]] = {server.name: [] for server in servers}
+    errors = dict.fromkeys(samples, 0)
+    cpu = dict.fromkeys(samples, 0.0)
+    switches = dict.fromkeys(samples, 0)
+    ours = next(server for server in servers if server.name.startswith("this server"))
+    control(ours.port, "/bench/watch")
+    # Interleaved in --rate-rounds slices, a different server first each time: on a shared machine a
+    # burst of someone else's work then falls on both, not on whichever ran during it.
+    for round_number in range(args.rate_rounds):
+        for server in servers[round_number % 2:] + servers[:round_number % 2]:
+            pid = server.process.pid
+            cpu_before, switches_before = cpu_seconds(pid), involuntary_switches(pid)
+            latencies, failed = await open_loop(server.port, server.paths, headers, args.rate,
+                                                args.rate_seconds / args.rate_rounds)
+            cpu[server.name] += cpu_seconds(pid) - cpu_before
+            switches[server.name] += involuntary_switches(pid) - switches_before
+            samples[server.name] += latencies
+            errors[server.name] += failed
+    watched = control(ours.port, "/bench/watched")
     for server in servers:
-        ours = server.name.startswith("this server")
-        if ours:
-            control(server.port, "/bench/watch")
-        cpu, switches = cpu_seconds(server.process.pid), involuntary_switches(server.process.pid)
-        latencies, errors = await open_loop(server.port, server.paths, headers, args.rate, args.rate_seconds)
-        stats = {**_rounded(percentiles(latencies)), "errors": errors,
-                 "cpu_us_per_request": round((cpu_seconds(server.process.pid) - cpu) * 1e6 / max(1, len(latencies))),
-                 "involuntary_switches": involuntary_switches(server.process.pid) - switches}
-        if ours:
-            stats["loop"] = _loop_evidence(control(server.port, "/bench/watched"))
-        result[server.name] = stats
+        result[server.name] = {**_rounded(percentiles(samples[server.name])), "errors": errors[server.name],
+                               "cpu_us_per_request": round(cpu[server.name] * 1e6 / max(1, len(samples[server.name]))),
+                               "involuntary_switches": switches[server.name]}
+    result[ours.name]["loop"] = _loop_evidence(watched)  # over the whole part, the other server's slices included
     return result
 
 
@@ -217,7 +229,11 @@ async def stall_run(server: Server, headers: dict[str, str], args: argparse.Name
     watched = control(server.port, "/bench/watched")
     counts = control(server.port, "/bench/counts")
     return {"load_average": load_average(), "jobs_swept": started["jobs"], "sweep": counts["sweep"],
-            "poll_latency": _rounded(percentiles(latencies)), **watched}
+            "poll_latency": _rounded(percentiles(latencies)), "ticks": watched["ticks"],
+            "top_stalls_ms": [round(stall, 2) for stall in watched["top_stalls_ms"]],
+            "stalls_over_10ms": watched["stalls_over_10ms"],
+            "top_cpu_between_ticks_ms": [round(cpu, 2) for cpu in watched["top_cpu_between_ticks_ms"]],
+            **_loop_evidence(watched)}
 
 
 # -- 4. burst of submissions -----------------------------------------------------------------------
@@ -394,7 +410,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=100_000, help="finished jobs stored in each server")
     parser.add_argument("--rate", type=float, default=1000, help="requests/s of the open-loop parts")
-    parser.add_argument("--rate-seconds", type=float, default=10)
+    parser.add_argument("--rate-seconds", type=float, default=10, help="per server, in --rate-rounds slices")
+    parser.add_argument("--rate-rounds", type=int, default=5)
     parser.add_argument("--stall-seconds", type=float, default=60)
     parser.add_argument("--stall-rate", type=float, default=200,
                         help="polls/s of the stall run: below saturation, so a stall is one long callback, not a queue")
