@@ -5,16 +5,21 @@ One command, four parts (each server in its own process, the load generator in t
 1. Throughput: ``GET /jobs/{id}`` with wrk (``--connections`` 50, ``--seconds`` 10 each, ``--rounds`` 3),
    the three servers interleaved within each round; prints the issue's table (req/s, ratios, wrk's p99).
 2. Latency at a fixed ``--rate`` (1,000 req/s) with ``--jobs`` (100,000) stored, open loop (counted
-   from each request's scheduled send time, ``harness.open_loop``), this server and the ceiling.
+   from each request's scheduled send time, ``harness.open_loop``), this server and the ceiling interleaved
+   in ``--rate-rounds`` slices; with each server's CPU per request and involuntary context switches, and
+   this server's IOLoop callbacks and collections over 3 ms (``StallWatch``: CPU-long = its own work,
+   wall-long only = the machine).
 3. The longest IOLoop stall (a 1 ms timer's lateness, and the CPU the loop spent between two ticks) in
    this server during a ``--stall-seconds`` (60) run of polls at ``--stall-rate`` (200 req/s, below
    saturation) that includes a sweep expiring every stored job; garbage collections timed.
-4. A burst of ``--burst`` (10,000) submissions over 50 connections: time until all are accepted, store
-   changes made (creates, updates, queue-position notifications) until the queue drained, and the p99 of
-   polls sent at 200 req/s during the burst.
+4. A burst of ``--burst`` (10,000) submissions by wrk (``--connections`` 50, a POST Lua script), against
+   this server (``/bench/submit``, JWT checked) and the ceiling's ``POST /jobs`` (JWT check, a new id, no
+   store): time until all are answered, server CPU per submission, store changes made until the queue
+   drained (this server), and the p99 of polls sent at ``--burst-poll-rate`` (100/s) by a separate client.
 
-    python bench/bench_tail.py                    # the full run, about 5 minutes
+    python bench/bench_tail.py                    # the full run, about 6 minutes
     python bench/bench_tail.py --quick            # 3 s rounds, 20,000 jobs, 10 s stall run, 2,000-job burst
+    python bench/bench_tail.py --parts fixed,burst   # some parts only
     python bench/bench_tail.py --uvloop           # also this server under uvloop, as a fourth column
 
 Every part prints the load average next to it: the machine is shared, so read the ratios measured side by
