@@ -81,6 +81,19 @@ class SafeJsonFormatter(_SafeExceptions, JsonFormatter):
     """One JSON object per line: ``asctime, levelname, name, message`` plus the record's extras."""
 
 
+class MalformedRequestRedaction(logging.Filter):
+    """Keeps the request's own bytes out of Tornado's "Malformed HTTP message from %s: %s" line
+    (``tornado.http1connection``, logger ``tornado.general``): the parse error quotes the offending
+    header whole, so an ``Authorization`` value with a stray control byte would log the bearer token.
+    The line keeps the peer and the error's type."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Malformed HTTP message from %s: %s" and isinstance(record.args, tuple) \
+                and len(record.args) == 2:
+            record.args = (record.args[0], f"{type(record.args[1]).__name__} {_WITHHELD}")
+        return True
+
+
 def make_handler(settings: ObservabilitySettings, stream: IO[str] | None = None) -> logging.Handler:
     """A stream handler (stderr by default) with the formatter ``settings.log_format`` asks for."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -98,6 +111,9 @@ def configure_logging(settings: ObservabilitySettings) -> None:
         root.removeHandler(old)
     root.addHandler(make_handler(settings))
     root.setLevel(settings.log_level)
+    tornado_general = logging.getLogger("tornado.general")
+    if not any(isinstance(known, MalformedRequestRedaction) for known in tornado_general.filters):
+        tornado_general.addFilter(MalformedRequestRedaction())
     # No line names its source file, thread or process (TEXT_FORMAT, JSON_FIELDS): not collecting them
     # saves a stack walk and three lookups per record, the access line's included (the logging HOWTO's
     # "Optimization" section; issue 19).
