@@ -1,7 +1,8 @@
 """The ceiling for issue 19: a bare Tornado handler for ``GET /jobs/{id}`` with the server's own JWT
 check (``server.auth.TokenVerifier``: HS256 through PyJWT, verified tokens cached until ``exp``), an
-ownership check, and each job's answer pre-rendered as bytes. Nothing else: no routing table, no
-error bodies, no access log, no metrics, no store. Bench only.
+ownership check, and each job's answer pre-rendered as bytes; and ``POST /jobs`` with the same JWT
+check answering a new job id (the submission ceiling: no store, no queue). Nothing else: no routing
+table, no error bodies, no access log, no metrics. Bench only.
 
     python bench/bare_tornado.py --jobs 100000
 Prints one JSON line ``{"port": ..., "ids": [...]}`` when ready.
@@ -26,6 +27,7 @@ from fixtures import bound_socket, fake_jobs  # noqa: E402
 from server.auth import TokenVerifier  # noqa: E402
 from server.config import AuthSettings  # noqa: E402
 from server.errors import Unauthenticated  # noqa: E402
+from server.jobs.ids import new_job_id  # noqa: E402
 
 
 class Bare(tornado.web.RequestHandler):
@@ -48,6 +50,24 @@ class Bare(tornado.web.RequestHandler):
         self.write(job[2])
 
 
+class BareSubmit(tornado.web.RequestHandler):
+    """``POST /jobs``: the JWT check, then a fresh job id in a small JSON answer (202)."""
+
+    def initialize(self, tokens: TokenVerifier) -> None:
+        self.tokens = tokens
+
+    def post(self) -> None:
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        try:
+            self.tokens.verify(token)
+        except Unauthenticated:
+            self.set_status(401)
+            return
+        self.set_status(202)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.write(b'{"job_id":"%s","status":"pending"}' % new_job_id().encode())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=100_000)
@@ -62,7 +82,8 @@ def main() -> None:
     ids = list(jobs)[:: max(1, len(jobs) // 1000)]
 
     async def serve() -> None:
-        app = tornado.web.Application([(r"/jobs/([^/]+)", Bare, {"jobs": jobs, "tokens": tokens})])
+        app = tornado.web.Application([(r"/jobs/([^/]+)", Bare, {"jobs": jobs, "tokens": tokens}),
+                                       (r"/jobs", BareSubmit, {"tokens": tokens})])
         tornado.httpserver.HTTPServer(app).add_sockets([sock])
         print(json.dumps({"port": sock.getsockname()[1], "ids": ids}), flush=True)
         await asyncio.Event().wait()

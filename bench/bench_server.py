@@ -13,7 +13,8 @@ Control routes (this process only, never in the server's route table):
   POST /bench/watch                         start timing IOLoop stalls and garbage collections
   POST /bench/watched                       stop timing; the longest stalls and collections (ms)
   POST /bench/expire_all                    start a sweep that expires every finished job (not awaited)
-  POST /bench/submit?owner=U                submit one ``queued`` job (4 run at once, 5 ms each)
+  POST /bench/submit?owner=U                submit one ``queued`` job (4 run at once, 5 ms each); checks the
+                                            bearer token as the ceiling's ``POST /jobs`` does
   POST /bench/counts                        store changes recorded so far (memory store), jobs stored
 """
 
@@ -34,6 +35,7 @@ import tornado.netutil
 import tornado.web
 
 from server.app import build_services, listen, make_app, start_background
+from server.auth import bearer_token
 from server.clock import utcnow
 from server.config import Settings
 from server.jobs.models import Job, JobStatus
@@ -134,8 +136,11 @@ class Control(tornado.web.RequestHandler):
         return {"started": True, "jobs": len(store)}
 
     async def do_submit(self, _):
+        token = bearer_token(self.request.headers.get("Authorization"))
+        self.services.tokens.verify(token)  # the same JWT check as the ceiling's POST /jobs
         job = await self.services.runner.submit("queued", self.get_argument("owner", "bench"), {})
-        return {"id": job.job_id}
+        self.set_status(202)
+        return {"job_id": job.job_id, "status": job.status.value}
 
     async def do_counts(self, _):
         return {"store_changes": BENCH_STATE.get("store_changes", [0])[0], "jobs": len(self.services.store),
@@ -152,8 +157,11 @@ class StallWatch:
     the machine's load (one long callback, a collection inside it, a sweep batch)."""
 
     TICK = 0.001
+    SLOW = 0.003  # a callback that ran longer than this (wall or CPU) is kept with its name
 
     def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.slow: list[tuple[float, float, float, str]] = []  # (at s, wall ms, CPU ms, callback)
         self.stalls: list[float] = []
         self.cpu: list[float] = []
         self._cpu_at = time.thread_time()
@@ -170,11 +178,13 @@ class StallWatch:
         watch = self
 
         def timed(handle: asyncio.Handle) -> None:
-            started = time.thread_time()
+            started, wall = time.thread_time(), time.perf_counter()
             run(handle)
-            spent = time.thread_time() - started
+            spent, wall = time.thread_time() - started, time.perf_counter() - wall
             if spent > watch.longest[0]:
                 watch.longest = (spent, repr(handle)[:160])
+            if wall > watch.SLOW or spent > watch.SLOW:
+                watch.slow.append((time.perf_counter(), wall * 1000, spent * 1000, repr(handle)[:200]))
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -193,7 +203,11 @@ class StallWatch:
         if phase == "start":
             self._gc_started = time.perf_counter()
         else:
-            self.collections.append((info["generation"], time.perf_counter() - self._gc_started))
+            spent = time.perf_counter() - self._gc_started
+            self.collections.append((info["generation"], spent))
+            if spent > self.SLOW:
+                self.slow.append((time.perf_counter(), spent * 1000, spent * 1000,
+                                  f"gc generation {info['generation']} collected {info['collected']}"))
 
     def stop(self) -> dict:
         assert self._handle is not None
@@ -207,6 +221,8 @@ class StallWatch:
                 "max_cpu_between_ticks_ms": max(self.cpu) * 1000,
                 "top_cpu_between_ticks_ms": [c * 1000 for c in sorted(self.cpu, reverse=True)[:5]],
                 "longest_callback_cpu_ms": self.longest[0] * 1000, "longest_callback": self.longest[1],
+                "slow_callbacks": [(round(at, 3), round(wall, 2), round(cpu, 2), name)
+                                   for at, wall, cpu, name in self.slow],
                 "gc": {f"gen{gen}": {"count": len(times), "max_ms": times[0] * 1000 if times else 0.0,
                                      "total_ms": sum(times) * 1000} for gen, times in by_gen.items()}}
 

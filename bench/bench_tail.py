@@ -5,16 +5,21 @@ One command, four parts (each server in its own process, the load generator in t
 1. Throughput: ``GET /jobs/{id}`` with wrk (``--connections`` 50, ``--seconds`` 10 each, ``--rounds`` 3),
    the three servers interleaved within each round; prints the issue's table (req/s, ratios, wrk's p99).
 2. Latency at a fixed ``--rate`` (1,000 req/s) with ``--jobs`` (100,000) stored, open loop (counted
-   from each request's scheduled send time, ``harness.open_loop``), this server and the ceiling.
+   from each request's scheduled send time, ``harness.open_loop``), this server and the ceiling interleaved
+   in ``--rate-rounds`` slices; with each server's CPU per request and involuntary context switches, and
+   this server's IOLoop callbacks and collections over 3 ms (``StallWatch``: CPU-long = its own work,
+   wall-long only = the machine).
 3. The longest IOLoop stall (a 1 ms timer's lateness, and the CPU the loop spent between two ticks) in
    this server during a ``--stall-seconds`` (60) run of polls at ``--stall-rate`` (200 req/s, below
    saturation) that includes a sweep expiring every stored job; garbage collections timed.
-4. A burst of ``--burst`` (10,000) submissions over 50 connections: time until all are accepted, store
-   changes made (creates, updates, queue-position notifications) until the queue drained, and the p99 of
-   polls sent at 200 req/s during the burst.
+4. A burst of ``--burst`` (10,000) submissions by wrk (``--connections`` 50, a POST Lua script), against
+   this server (``/bench/submit``, JWT checked) and the ceiling's ``POST /jobs`` (JWT check, a new id, no
+   store): time until all are answered, server CPU per submission, store changes made until the queue
+   drained (this server), and the p99 of polls sent at ``--burst-poll-rate`` (100/s) by a separate client.
 
-    python bench/bench_tail.py                    # the full run, about 5 minutes
+    python bench/bench_tail.py                    # the full run, about 6 minutes
     python bench/bench_tail.py --quick            # 3 s rounds, 20,000 jobs, 10 s stall run, 2,000-job burst
+    python bench/bench_tail.py --parts fixed,burst   # some parts only
     python bench/bench_tail.py --uvloop           # also this server under uvloop, as a fourth column
 
 Every part prints the load average next to it: the machine is shared, so read the ratios measured side by
@@ -28,6 +33,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -166,11 +172,55 @@ def print_row(row: dict, names: list[str]) -> None:
 # -- 2. fixed rate ---------------------------------------------------------------------------------
 
 async def fixed_rate(servers: list[Server], headers: dict[str, str], args: argparse.Namespace) -> dict:
+    """Each server in turn at ``args.rate``; besides the latencies, the evidence of where a tail comes
+    from: the server's CPU per request, how often the kernel took its core away (involuntary context
+    switches), and for this server every IOLoop callback and collection over 3 ms (``StallWatch``): a
+    callback long in CPU is this server's own work, one long only in wall time is the machine's."""
     result: dict = {"load_average": load_average()}
+    samples: dict[str, list[float]] = {server.name: [] for server in servers}
+    errors = dict.fromkeys(samples, 0)
+    cpu = dict.fromkeys(samples, 0.0)
+    switches = dict.fromkeys(samples, 0)
+    ours = next(server for server in servers if server.name.startswith("this server"))
+    control(ours.port, "/bench/watch")
+    # Interleaved in --rate-rounds slices, a different server first each time: on a shared machine a
+    # burst of someone else's work then falls on both, not on whichever ran during it.
+    for round_number in range(args.rate_rounds):
+        for server in servers[round_number % 2:] + servers[:round_number % 2]:
+            pid = server.process.pid
+            cpu_before, switches_before = cpu_seconds(pid), involuntary_switches(pid)
+            latencies, failed = await open_loop(server.port, server.paths, headers, args.rate,
+                                                args.rate_seconds / args.rate_rounds)
+            cpu[server.name] += cpu_seconds(pid) - cpu_before
+            switches[server.name] += involuntary_switches(pid) - switches_before
+            samples[server.name] += latencies
+            errors[server.name] += failed
+    watched = control(ours.port, "/bench/watched")
     for server in servers:
-        latencies, errors = await open_loop(server.port, server.paths, headers, args.rate, args.rate_seconds)
-        result[server.name] = {**_rounded(percentiles(latencies)), "errors": errors}
+        result[server.name] = {**_rounded(percentiles(samples[server.name])), "errors": errors[server.name],
+                               "cpu_us_per_request": round(cpu[server.name] * 1e6 / max(1, len(samples[server.name]))),
+                               "involuntary_switches": switches[server.name]}
+    result[ours.name]["loop"] = _loop_evidence(watched)  # over the whole part, the other server's slices included
     return result
+
+
+def involuntary_switches(pid: int) -> int:
+    """How many times the kernel preempted process ``pid`` (all threads; ``/proc/<pid>/status``)."""
+    with open(f"/proc/{pid}/status") as status:
+        return sum(int(line.split()[1]) for line in status if line.startswith("nonvoluntary_ctxt_switches"))
+
+
+def _loop_evidence(watched: dict) -> dict:
+    """The summary of a ``StallWatch`` report: slow callbacks split by what made them slow."""
+    slow = watched["slow_callbacks"]  # (at, wall ms, CPU ms, name)
+    by_cpu = sorted((entry for entry in slow if entry[2] >= 3), key=lambda entry: -entry[2])
+    return {"max_stall_ms": round(watched["max_stall_ms"], 2),
+            "longest_callback_cpu_ms": round(watched["longest_callback_cpu_ms"], 2),
+            "longest_callback": watched["longest_callback"][:100],
+            "callbacks_over_3ms_cpu": len(by_cpu),
+            "top_by_cpu": [(wall, cpu, name[:90]) for _, wall, cpu, name in by_cpu[:5]],
+            "callbacks_over_3ms_wall_only": len(slow) - len(by_cpu),
+            "gc": {gen: (stats["count"], round(stats["max_ms"], 2)) for gen, stats in watched["gc"].items()}}
 
 
 # -- 3. stall during a sweep -----------------------------------------------------------------------
@@ -184,49 +234,82 @@ async def stall_run(server: Server, headers: dict[str, str], args: argparse.Name
     watched = control(server.port, "/bench/watched")
     counts = control(server.port, "/bench/counts")
     return {"load_average": load_average(), "jobs_swept": started["jobs"], "sweep": counts["sweep"],
-            "poll_latency": _rounded(percentiles(latencies)), **watched}
+            "poll_latency": _rounded(percentiles(latencies)), "ticks": watched["ticks"],
+            "top_stalls_ms": [round(stall, 2) for stall in watched["top_stalls_ms"]],
+            "stalls_over_10ms": watched["stalls_over_10ms"],
+            "top_cpu_between_ticks_ms": [round(cpu, 2) for cpu in watched["top_cpu_between_ticks_ms"]],
+            **_loop_evidence(watched)}
 
 
 # -- 4. burst of submissions -----------------------------------------------------------------------
 
-async def burst(server: Server, headers: dict[str, str], args: argparse.Namespace) -> dict:
-    first = 10_000_000  # after the swept jobs' numbers
-    control(server.port, f"/bench/populate?n=10000&result_bytes=2048&start={first}")
-    paths = [f"/jobs/{job_id(first + index)}" for index in range(0, 10000, 100)]
-    before = control(server.port, "/bench/counts")["store_changes"]
+# wrk cannot stop after N requests (a thread's stop() still waits for -d), so the script says when the
+# N-th answer arrived and the bench interrupts wrk then (SIGINT: wrk prints its summary).
+_WRK_POST = """
+total, sent, answered, headers = %d, 0, 0, nil
+request = function()
+  if headers == nil then
+    headers = {["Content-Type"] = "application/json"}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+  end
+  sent = sent + 1
+  return wrk.format("POST", "%s" .. (sent %% 1000), headers, "{}")
+end
+response = function(status, headers, body)
+  answered = answered + 1
+  if answered == total then
+    io.write("BURST-DONE\\n")
+    io.flush()
+  end
+end
+"""
+
+
+async def burst(server: Server, submit_path: str, poll_paths: list[str], headers: dict[str, str],
+                args: argparse.Namespace) -> dict:
+    """``args.burst`` submissions by wrk (one thread, ``args.connections`` connections, stopped at the
+    last answer: up to ``connections`` - 1 more were in flight), while a separate open-loop client polls
+    at ``args.burst_poll_rate`` on 20 connections (each has 20/rate s per poll before it queues)."""
+    ours = server.name.startswith("this server")
+    before = control(server.port, "/bench/counts")["store_changes"] if ours else 0
     polls: list[tuple[float, float]] = []  # (sent at, latency)
     stop_polling = asyncio.Event()
-    poller = asyncio.ensure_future(_poll_until(server.port, paths, headers, 200, stop_polling, polls))
+    poller = asyncio.ensure_future(_poll_until(server.port, poll_paths, headers, args.burst_poll_rate, stop_polling,
+                                               polls, connections=20))
     await asyncio.sleep(0.5)
-    submitted = 0
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_WRK_POST % (args.burst, submit_path))
+    command = ["wrk", "-t1", f"-c{args.connections}", "-d600s", "-s", script.name,
+               "-H", f"Authorization: {headers['Authorization']}", f"http://127.0.0.1:{server.port}/"]
+    cpu = cpu_seconds(server.process.pid)
     started = time.perf_counter()
-
-    async def submitter(offset: int) -> None:
-        nonlocal submitted
-        connection = await Connection.open(server.port)
-        for index in range(offset, args.burst, 50):
-            response = await connection.request(f"/bench/submit?owner=burst-{index % 1000}", method="POST")
-            if response.status != 200:
-                raise RuntimeError(f"submission {index}: {response.status} {response.body[:200]!r}")
-            submitted += 1
-        connection.close()
-
-    await asyncio.gather(*(submitter(offset) for offset in range(50)))
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    assert process.stdout is not None
+    while (line := await process.stdout.readline()) and line.strip() != b"BURST-DONE":
+        pass
     accepted_s = time.perf_counter() - started
-    at_accept = control(server.port, "/bench/counts")["store_changes"] - before
+    cpu = cpu_seconds(server.process.pid) - cpu
+    process.send_signal(signal.SIGINT)
+    output = (await process.communicate())[0].decode()
+    os.unlink(script.name)
+    if "Non-2xx" in output:
+        raise RuntimeError(f"{server.name}: the burst saw error answers:\n{output}")
+    submitted = args.burst  # answered when the clock stopped; wrk's own count includes the few after
     await asyncio.sleep(0.5)
     stop_polling.set()
     await poller
     during = [latency for sent, latency in polls if started <= sent <= started + accepted_s]
-    changes = await _settled_changes(server.port) - before
-    return {"load_average": load_average(), "submissions": submitted, "accepted_in_s": round(accepted_s, 3),
-            "store_changes_until_accepted": at_accept, "store_changes_until_drained": changes,
-            "changes_per_job": round(changes / max(1, submitted), 2),
-            "polls_during_burst": _rounded(percentiles(during)) if during else None}
+    result = {"load_average": load_average(), "submissions": submitted, "accepted_in_s": round(accepted_s, 3),
+              "submissions_per_s": round(submitted / accepted_s), "cpu_us_per_submission": round(cpu * 1e6 / submitted),
+              "polls_during_burst": _rounded(percentiles(during)) if during else None}
+    if ours:
+        changes = await _settled_changes(server.port) - before
+        result.update(store_changes_until_drained=changes, changes_per_job=round(changes / max(1, submitted), 2))
+    return result
 
 
 async def _poll_until(port: int, paths: list[str], headers: dict[str, str], rate: float, stop: asyncio.Event,
-                      samples: list[tuple[float, float]], connections: int = 8) -> None:
+                      samples: list[tuple[float, float]], connections: int) -> None:
     start = time.perf_counter()
 
     async def worker(offset: int) -> None:
@@ -266,35 +349,52 @@ def _rounded(stats: dict[str, float]) -> dict[str, float]:
 
 async def run(args: argparse.Namespace) -> dict:
     headers = {"Authorization": f"Bearer {token(OWNER)}"}
+    parts = set(args.parts.split(","))
     servers: list[Server] = []
+    results: dict = {}
     try:
-        servers.append(start_other("peer_fastapi.py", "FastAPI peer", args.jobs))
-        servers.append(start_other("bare_tornado.py", "bare Tornado", args.jobs))
-        servers.append(start_ours(args.jobs))
-        if args.uvloop:
+        if "throughput" in parts:
+            servers.append(start_other("peer_fastapi.py", "FastAPI peer", args.jobs))
+        bare = start_other("bare_tornado.py", "bare Tornado", args.jobs)
+        ours = start_ours(args.jobs)
+        servers += [bare, ours]
+        if args.uvloop and "throughput" in parts:
             servers.append(start_ours(args.jobs, "this server on uvloop", uvloop=True))
         print(f"{args.jobs:,} jobs stored in each server; load average {load_average()}", flush=True)
         for server in servers:  # warm-up: tokens cached, code paths hot
             wrk(server, headers, 1, args.connections)
-        print(f"\n## Throughput: wrk, {args.connections} connections, {args.seconds:g} s, {args.rounds} rounds\n")
-        print_header([server.name for server in servers])
-        rows = throughput(servers, headers, args)
-        print(f"\n## Latency at a fixed {args.rate:g} req/s, {args.rate_seconds:g} s, open loop", flush=True)
-        fixed = await fixed_rate(servers[1:], headers, args)
-        _report(fixed, lambda stats: f"p50 {stats['p50_ms']} / p99 {stats['p99_ms']} / max {stats['max_ms']} ms")
-        ours, ceiling = fixed["this server"]["p99_ms"], fixed["bare Tornado"]["p99_ms"]
-        print(f"  p99 this server / ceiling: {ours / ceiling:.2f}x (target <= 1.5x)")
+        if "throughput" in parts:
+            print(f"\n## Throughput: wrk, {args.connections} connections, {args.seconds:g} s, {args.rounds} rounds\n")
+            print_header([server.name for server in servers])
+            results["throughput"] = throughput(servers, headers, args)
         for server in servers:
-            if server.name != "this server":
+            if server not in (bare, ours):
                 server.process.terminate()
-        print(f"\n## IOLoop stalls during {args.stall_seconds:g} s of polls at {args.stall_rate:g} req/s "
-              f"with a sweep of {args.jobs:,} jobs", flush=True)
-        stall = await stall_run(servers[2], headers, args)
-        print(json.dumps(stall, indent=1))
-        print(f"\n## Burst of {args.burst:,} submissions", flush=True)
-        burst_result = await burst(servers[2], headers, args)
-        print(json.dumps(burst_result, indent=1))
-        return {"throughput": rows, "fixed_rate": fixed, "stall": stall, "burst": burst_result}
+        if "fixed" in parts:
+            print(f"\n## Latency at a fixed {args.rate:g} req/s, {args.rate_seconds:g} s, open loop", flush=True)
+            fixed = results["fixed_rate"] = await fixed_rate([bare, ours], headers, args)
+            _report(fixed, lambda stats: f"p50 {stats['p50_ms']} / p99 {stats['p99_ms']} / max {stats['max_ms']} ms, "
+                                         f"CPU {stats['cpu_us_per_request']} µs/request, "
+                                         f"preempted {stats['involuntary_switches']} times")
+            print(f"  p99 this server / ceiling: {fixed[ours.name]['p99_ms'] / fixed[bare.name]['p99_ms']:.2f}x "
+                  f"(target <= 1.5x)\n  this server's IOLoop: {json.dumps(fixed[ours.name]['loop'])}")
+        if "stall" in parts:
+            print(f"\n## IOLoop stalls during {args.stall_seconds:g} s of polls at {args.stall_rate:g} req/s "
+                  f"with a sweep of {args.jobs:,} jobs", flush=True)
+            results["stall"] = await stall_run(ours, headers, args)
+            print(json.dumps(results["stall"], indent=1))
+        if "burst" in parts:
+            print(f"\n## Burst of {args.burst:,} submissions (wrk, {args.connections} connections), polls at "
+                  f"{args.burst_poll_rate:g}/s alongside", flush=True)
+            first = 10_000_000  # after the swept jobs' numbers
+            control(ours.port, f"/bench/populate?n=10000&result_bytes=2048&start={first}")
+            results["burst"] = {
+                bare.name: await burst(bare, "/jobs?owner=burst-", bare.paths, headers, args),
+                ours.name: await burst(ours, "/bench/submit?owner=burst-",
+                                       [f"/jobs/{job_id(first + index)}" for index in range(0, 10000, 100)],
+                                       headers, args)}
+            print(json.dumps(results["burst"], indent=1))
+        return results
     finally:
         for server in servers:
             server.process.terminate()
@@ -304,7 +404,7 @@ async def run(args: argparse.Namespace) -> dict:
 def _report(result: dict, describe: Callable[[dict], str]) -> None:
     print(f"  load average {result['load_average']}")
     for name, stats in result.items():
-        if name != "load_average":
+        if name != "load_average" and isinstance(stats, dict):
             print(f"  {name}: {describe(stats)}; errors {stats['errors']}")
 
 
@@ -315,11 +415,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=100_000, help="finished jobs stored in each server")
     parser.add_argument("--rate", type=float, default=1000, help="requests/s of the open-loop parts")
-    parser.add_argument("--rate-seconds", type=float, default=10)
+    parser.add_argument("--rate-seconds", type=float, default=10, help="per server, in --rate-rounds slices")
+    parser.add_argument("--rate-rounds", type=int, default=5)
     parser.add_argument("--stall-seconds", type=float, default=60)
     parser.add_argument("--stall-rate", type=float, default=200,
                         help="polls/s of the stall run: below saturation, so a stall is one long callback, not a queue")
     parser.add_argument("--burst", type=int, default=10_000)
+    parser.add_argument("--burst-poll-rate", type=float, default=100, help="polls/s alongside the burst")
+    parser.add_argument("--parts", default="throughput,fixed,stall,burst",
+                        help="comma-separated subset of: throughput,fixed,stall,burst")
     parser.add_argument("--uvloop", action="store_true", help="also run this server on uvloop")
     parser.add_argument("--quick", action="store_true", help="short everything (a smoke run)")
     parser.add_argument("--json", help="also write the results to this file")

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if index is None:
             _exit_now()  # the parent: every worker has exited
         worker = index
-    configure_logging(settings.observability)
+    configure_logging(settings.observability, worker=worker if processes > 1 else None)
     try:
         asyncio.run(serve(settings, sockets, worker=worker))
     except ConfigError as problem:  # raised before listening: database unreachable, schema not current

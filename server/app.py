@@ -96,11 +96,13 @@ def routes(services: AppServices) -> list[Route]:
     cases, analysis = services.cases, services.analysis
     job_filters = JOB_METADATA_FILTERS if analysis is not None else ()
     table: list[Route] = [
+        # Tornado tries the patterns in order (after its three static ones) and no two of these match the
+        # same path, so the poll, the most frequent request by far, goes first (issue 19).
+        (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
         (r"/healthz", HealthHandler, api),
         (r"/readyz", ReadyHandler, api),
         (r"/metrics", MetricsHandler, api),
         (r"/jobs", JobListHandler, {**api, "metadata_filters": job_filters}),
-        (rf"/jobs/{UUID_PATTERN}", JobHandler, api),
         (rf"/jobs/{UUID_PATTERN}/cancel", JobCancelHandler, api),
         (rf"/jobs/{UUID_PATTERN}/events", JobEventsHandler, api),
     ]

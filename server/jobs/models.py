@@ -41,7 +41,8 @@ class Job:
     holds the result already serialised (compact JSON text), so a poll does not re-encode it and a
     stored job costs little memory. ``number`` is the store-wide creation sequence (list order
     and pagination). ``queue_position`` is filled in by the store when the job is read (1 = next
-    to start), never stored. ``attempt`` is 1 for the first run and 2 after another process took
+    to start), exact at that moment: a store may keep the last value it notified as a cache, never
+    as the truth. ``attempt`` is 1 for the first run and 2 after another process took
     the job over from a lost one. ``committing`` is True once the running attempt passed its commit
     point (``JobContext.commit``): from then on only that attempt may end the job, so a cancel is
     refused (internal: not in the public view).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import tornado.ioloop
 
@@ -12,7 +13,10 @@ from server.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
 
-BATCH = 100  # jobs removed between two yields to the IOLoop: about 1.5 ms of work on this machine
+BATCH = 100  # jobs asked of one ``store.expire`` call (one round trip on a shared store)
+# IOLoop time one slice of the sweep may take before it yields: the slice ends at the first batch
+# past it (a batch of 100 is 0.2-0.4 ms here), so a poll waits at most this plus one batch (issue 19).
+SLICE_SECONDS = 0.002
 
 
 class Sweeper:
@@ -36,18 +40,22 @@ class Sweeper:
         self._callback.stop()
 
     async def sweep(self) -> int:
-        """Remove every job whose retention ended; yields to the IOLoop between batches.
+        """Remove every job whose retention ended, in batches of ``BATCH``; yields to the IOLoop
+        whenever a slice has run ``SLICE_SECONDS`` (elapsed time, not a count: a batch's cost varies).
 
         Returns the number of jobs removed.
         """
         now = utcnow()
         total = 0
+        slice_ends = time.perf_counter() + SLICE_SECONDS
         while True:
             removed = await self._store.expire(now, limit=BATCH)
             total += removed
             if removed < BATCH:
                 break
-            await asyncio.sleep(0)
+            if time.perf_counter() >= slice_ends:
+                await asyncio.sleep(0)
+                slice_ends = time.perf_counter() + SLICE_SECONDS
         if total:
             log.info("retention sweep removed %d finished jobs", total)
         return total

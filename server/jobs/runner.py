@@ -139,7 +139,7 @@ class JobRunner:
         self._stop_reasons: dict[str, str] = {}
         self._submitted: dict[str, str] = {}  # job id -> owner, for jobs submitted here and still active
         self._active_by_owner: dict[str, int] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[object]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._accepting = True
         self._unsubscribe = [store.subscribe_owner(None, self._on_change), store.subscribe_queue(self._on_queued)]
@@ -220,8 +220,9 @@ class JobRunner:
             self._submitted[job.job_id] = owner_id
             self._active_by_owner[owner_id] = self.active_count(owner_id) + 1
         log.info("job created job_id=%s job_type=%s user_id=%s", job.job_id, job_type, owner_id)
-        await self._pump(job_type)
-        return await self._current(job.job_id), True
+        if await self._pump(job_type) or self._store.shared:
+            job = await self._current(job.job_id)  # it may have started (here, or elsewhere on a shared store)
+        return job, True
 
     async def cancel(self, job_id: str) -> Job:
         """Cancel a pending or running job (in this process or another); it ends ``failed`` with
@@ -315,18 +316,23 @@ class JobRunner:
         if not self._accepting:
             return
         for name in (job_type,) if job_type else tuple(self._types):
-            if name in self._types:
+            kind = self._types.get(name)
+            # With every slot taken, a finishing job pumps: no task per queued job during a burst (issue 19).
+            if kind is not None and kind.running < kind.concurrency:
                 self._spawn(self._pump(name))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     # -- running -------------------------------------------------------------------------------
 
-    async def _pump(self, job_type: str) -> None:
+    async def _pump(self, job_type: str) -> int:
+        """Claim and start jobs of ``job_type`` while this process has free slots for it; returns
+        how many started."""
         kind = self._types[job_type]
+        started = 0
         while kind.running < kind.concurrency and self._accepting:
             kind.running += 1  # the slot is taken before the claim, so concurrent pumps cannot overshoot
             try:
@@ -334,10 +340,10 @@ class JobRunner:
             except Exception as error:  # store unreachable: the ticker tries again in a second
                 kind.running -= 1
                 log.warning("claiming a job failed job_type=%s error=%s", job_type, type(error).__name__)
-                return
+                return started
             if job is None:
                 kind.running -= 1
-                return
+                return started
             previous = self._tasks.get(job.job_id)
             if previous is not None:
                 # This process's task of an older attempt (taken over while this process stalled, the
@@ -346,6 +352,8 @@ class JobRunner:
                 await asyncio.wait({previous})
             self._attempts[job.job_id] = job.attempt
             self._tasks[job.job_id] = asyncio.get_running_loop().create_task(self._run(job, kind))
+            started += 1
+        return started
 
     async def _run(self, job: Job, kind: _JobType) -> None:
         job_id = job.job_id

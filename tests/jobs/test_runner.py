@@ -45,6 +45,8 @@ async def test_fifo_queue_reports_queue_position_and_respects_concurrency(api, s
     gates.open("b")  # b may finish but must wait its turn: concurrency 1
     gates.open("a")
     await settle(lambda: status_of(services, second.job_id).is_terminal)
+    # b's slot passes to c right after b ends (the runner claims it then): wait for that, not for b.
+    await settle(lambda: status_of(services, third.job_id).status is JobStatus.RUNNING)
     three = (await api.get(f"/jobs/{third.job_id}")).json
     assert three["status"] == "running" and three["queue_position"] is None
     gates.open("c")

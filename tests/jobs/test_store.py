@@ -71,6 +71,17 @@ async def test_store_expire_removes_only_jobs_past_ttl_and_leaves_tombstones(mak
 
 
 @pytest.mark.gen_test(timeout=20)
+async def test_memory_store_remembers_the_newest_removed_ids_up_to_its_bound():
+    store = MemoryJobStore(ttl_seconds=60, max_jobs=1000, max_tombstones=150)
+    for n in range(200):
+        await store.create(new_job(f"j{n:03}", owner=f"user-{n % 7}"))
+        await finish(store, f"j{n:03}", T0)
+    assert await Sweeper(store, 60).sweep() == 200  # finished at T0: retention is long over
+    assert [await store.removed_owner(f"j{n:03}") for n in (0, 49)] == [None, None]  # the oldest forgotten
+    assert [await store.removed_owner(f"j{n:03}") for n in (50, 199)] == ["user-1", "user-3"]
+
+
+@pytest.mark.gen_test(timeout=20)
 async def test_store_full_evicts_own_oldest_finished_then_refuses(make_store):
     store = await make_store(ttl_seconds=3600, max_jobs=2)
     await store.create(new_job("a"))

@@ -101,7 +101,12 @@ class ServerProcess:
     def healthz_seconds(self) -> float:
         """Time for ``GET /healthz`` on a fresh connection to be answered 200, seconds."""
         started = time.perf_counter()
-        status, _ = self.fetch("/healthz", user=None, timeout=10)
+        try:
+            status, _ = self.fetch("/healthz", user=None, timeout=10)
+        except OSError as error:  # URLError included: say why, with the server's state and last words
+            tail = "\n".join(self.log_lines()[-15:])
+            raise AssertionError(f"/healthz: {error!r}; server exit code {self.process.poll()}; log:\n{tail}") \
+                from error
         assert status == 200
         return time.perf_counter() - started
 

@@ -237,3 +237,21 @@ def test_running_out_of_descriptors_never_floods_the_log(tmp_path):
             assert server.healthz_seconds() < 10  # serves again once the descriptors are back
         finally:
             server.stop()
+
+
+def test_a_malformed_header_never_logs_the_token_it_carries(tmp_path):
+    """Tornado logs a header it cannot parse with the header's value; a bearer token with a stray
+    control byte would be logged whole (found by an adversarial pass)."""
+    server = start_server(tmp_path, {"LOG_LEVEL": "INFO"})
+    bearer = token()
+    secret_part = bearer.split(".")[2]  # the signature: the part that must never be logged
+    try:
+        client = open_raw(server.port, b"GET /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Authorization: Bearer " + bearer.encode() + b"\x01\r\n\r\n")
+        assert closed_by_server(client, 10)
+        client.close()
+        wait_until(lambda: any("Malformed HTTP message" in line for line in server.log_lines()), 10,
+                   "the malformed request logged")
+        assert not [line for line in server.log_lines() if secret_part in line]
+    finally:
+        server.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 
 import pytest
@@ -148,3 +149,24 @@ def _strings(value) -> list[str]:
     if isinstance(value, list):
         return [text for item in value for text in _strings(item)]
     return []
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_worker_of_several_names_itself_and_its_pid_on_every_line(log_format):
+    stream = io.StringIO()
+    handler = make_handler(ObservabilitySettings(log_format=log_format), stream, worker=1)
+    handler.handle(logging.makeLogRecord({"name": "server", "levelno": logging.INFO, "levelname": "INFO",
+                                          "msg": "listening on %s", "args": ("http://0.0.0.0:8000",)}))
+    line = stream.getvalue()
+    if log_format == "json":
+        record = json.loads(line)
+        assert (record["worker"], record["pid"], record["message"]) == (1, os.getpid(), "listening on http://0.0.0.0:8000")
+    else:
+        assert f" server worker=1 pid={os.getpid()} listening on http://0.0.0.0:8000" in line
+
+
+def test_a_lone_process_adds_no_worker_tag():
+    stream = io.StringIO()
+    make_handler(ObservabilitySettings(log_format="text"), stream).handle(
+        logging.makeLogRecord({"name": "server", "levelno": logging.INFO, "levelname": "INFO", "msg": "hello"}))
+    assert stream.getvalue().endswith(" INFO server hello\n")
