@@ -88,6 +88,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from server.clock import utcnow
 from server.error_codes import ErrorCode
 from server.errors import InvalidInput, Unavailable
+from server.jobs import frozen
 from server.jobs.errors import InvalidTransition, TooManyActiveJobs
 from server.jobs.models import Job, JobStatus
 from server.jobs.store import (
@@ -312,20 +313,22 @@ class FinishedCache:
 
     Finished jobs never change, so a cached copy answers a read without a round trip; the store
     drops a copy when the job's removal is heard. A job larger than the whole budget is not kept.
+    Jobs are held as the memory store holds its finished ones (``server.jobs.frozen``: answer
+    rendered once, untracked by the garbage collector), so a poll of a cached job encodes nothing.
     """
 
     def __init__(self, budget: int = FINISHED_CACHE_BYTES):
         self.budget = budget
         self.size = 0  # estimated bytes held
-        self._jobs: dict[str, tuple[Job, int]] = {}  # insertion order: oldest first
+        self._jobs: dict[str, tuple[frozen.Frozen, int]] = {}  # insertion order: oldest first
 
     def __len__(self) -> int:
         return len(self._jobs)
 
     def get(self, job_id: str) -> Job | None:
-        """The cached job, or None."""
+        """The cached job (``rendered`` set), or None."""
         held = self._jobs.get(job_id)
-        return held[0] if held is not None else None
+        return frozen.thaw(held[0]) if held is not None else None
 
     def put(self, job: Job) -> None:
         """Keep ``job``, dropping the oldest jobs until the budget holds it."""
@@ -335,7 +338,7 @@ class FinishedCache:
         self.pop(job.job_id)
         while self.size + size > self.budget:
             self.pop(next(iter(self._jobs)))
-        self._jobs[job.job_id] = (job, size)
+        self._jobs[job.job_id] = (frozen.freeze(job), size)
         self.size += size
 
     def pop(self, job_id: str) -> None:
