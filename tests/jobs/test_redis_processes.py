@@ -267,15 +267,31 @@ def terminate_timed(parent, servers) -> tuple[float, float]:
     return time.monotonic() - signalled, grace
 
 
+def kill_a_worker(parent: int) -> list[int]:
+    """SIGKILL the first of the prefork parent's two workers; returns the two pids as they were.
+    (Listed at the moment of the kill: a worker that died by itself meanwhile was replaced.)"""
+    for _ in range(50):
+        workers = child_pids(parent)
+        try:
+            if len(workers) == 2:
+                os.kill(workers[0], signal.SIGKILL)
+                return workers
+        except ProcessLookupError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the parent never had two live workers to kill one of: {child_pids(parent)}")
+
+
 def test_prefork_replaces_dead_workers_with_backoff_prints_dev_tokens_once_and_stops_within_the_grace(
         servers, redis_for_processes):
     servers.env.pop("JWT_SECRET")  # development mode: the banner with the tokens
     parent, base, log = servers.start(WEB_CONCURRENCY="2")
-    workers = wait_for(lambda: (lambda pids: pids if len(pids) == 2 else None)(child_pids(parent.pid)),
-                       60, "two workers did not start")
     wait_for(lambda: log.read_text().count("listening on") == 2, 60, "both workers listen")
+    # Each worker logs "development mode" right before worker 0 alone prints the banner.
+    wait_for(lambda: log.read_text().count("development mode") == 2 and "DEVELOPMENT ONLY" in log.read_text(),
+             60, "both workers told their mode, worker 0 its tokens")
     assert log.read_text().count("DEVELOPMENT ONLY") == 1  # worker 0 prints it; the workers share the secret
-    os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would
+    workers = kill_a_worker(parent.pid)  # as the OOM killer would
     replaced = wait_for(lambda: (lambda pids: pids if len(pids) == 2 and workers[0] not in pids else None)(
         child_pids(parent.pid)), 30, "the killed worker was not replaced")
     wait_for(lambda: log.read_text().count("listening on") == 3, 60, "the new worker listens")
