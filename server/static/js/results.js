@@ -72,13 +72,17 @@ function callAnalysis(a) {
   ];
 }
 
+/** A headline amount: its label, and the model's value as text (or "not assessed" when absent). */
+function amount(label, value) {
+  return el('div', { className: 'amount' },
+    el('span', { className: 'amount-label', text: label }),
+    value ? userText('span', value, 'amount-value')
+      : el('span', { className: 'amount-value empty', text: t('result.notAssessed') }));
+}
+
 function agentAnalysis(a) {
   return [
-    el('div', { className: 'headline' },
-      el('div', { className: 'amount' },
-        el('span', { className: 'amount-label', text: t('result.recommendedRate') }),
-        a.recommended_claim_rate ? userText('span', a.recommended_claim_rate, 'amount-value')
-          : el('span', { className: 'amount-value empty', text: t('result.notAssessed') }))),
+    el('div', { className: 'headline' }, amount(t('result.recommendedRate'), a.recommended_claim_rate)),
     el('div', { className: 'scores' }, scoreBar(t('result.claimStrength'), a.claim_strength)),
     section(t('result.summary'), prose(a.summary)),
     section(t('result.eligibility'), prose(a.eligibility_assessment)),
@@ -92,11 +96,7 @@ function agentAnalysis(a) {
 function form7801Analysis(a) {
   const form = a.form_7801 ?? {};
   return [
-    el('div', { className: 'headline' },
-      el('div', { className: 'amount' },
-        el('span', { className: 'amount-label', text: t('result.claimRate') }),
-        a.claim_rate ? userText('span', a.claim_rate, 'amount-value')
-          : el('span', { className: 'amount-value empty', text: t('result.notAssessed') }))),
+    el('div', { className: 'headline' }, amount(t('result.claimRate'), a.claim_rate)),
     el('div', { className: 'scores' },
       scoreBar(t('form.completion'), form.metadata?.completion_percentage)),
     readiness(a.filing_readiness),
