@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import tornado.httpserver
+import tornado.httputil
 import tornado.web
 
 from server.analysis.handlers import AgentAnalysisHandler, CallAnalysisHandler, Form7801AnalysisHandler
@@ -26,6 +27,7 @@ from server.config import Settings
 from server.docs import SWAGGER_UI_DIR, SWAGGER_UI_FILES, DocsHandler, OpenApiHandler, SwaggerAssetHandler, document_for
 from server.draining import Drain
 from server.health import HealthHandler, MetricsHandler, ReadyHandler
+from server.jobs.fast_poll import PollFastPath
 from server.jobs.handlers import JobCancelHandler, JobEventsHandler, JobHandler, JobListHandler
 from server.jobs.retention import Sweeper
 from server.jobs.runner import JobRunner
@@ -34,7 +36,7 @@ from server.jobs.waiters import Waiters
 from server.metrics import Metrics
 from server.page import DevTokensHandler, PageHandler, StaticHandler
 from server.services import Services
-from server.web import NotFoundHandler, record_request, route_label
+from server.web import NotFoundHandler, record_request, route_label, route_label_of
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +155,8 @@ def make_app(services: AppServices) -> tornado.web.Application:
                        status=handler.get_status(), seconds=request.request_time(),
                        user_id=principal.user_id if principal is not None else None)
 
-    return tornado.web.Application(
+    return ApiApplication(
+        services,
         routes(services),
         default_handler_class=NotFoundHandler,
         default_handler_args={"services": services},
@@ -161,6 +164,19 @@ def make_app(services: AppServices) -> tornado.web.Application:
         static_handler_class=StaticHandler,
         log_function=request_done,
     )
+
+
+class ApiApplication(tornado.web.Application):
+    """The ``Application`` with the plain-poll fast path (``server.jobs.fast_poll``) in front of its
+    route table; ``services`` first, then ``Application``'s arguments."""
+
+    def __init__(self, services: AppServices, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fast_poll = PollFastPath(services, route_label_of(self, JobHandler))
+
+    def start_request(self, server_conn: object, request_conn: tornado.httputil.HTTPConnection
+                      ) -> tornado.httputil.HTTPMessageDelegate:
+        return self.fast_poll.delegate(request_conn, super().start_request(server_conn, request_conn))
 
 
 def listen(services: Services, app: tornado.web.Application, sockets: list[socket.socket],

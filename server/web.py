@@ -73,6 +73,8 @@ _ALLOWED_HEADERS = ", ".join(API_REQUEST_HEADERS)
 _METHODS_IN_ALLOW = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _EXPOSED_HEADERS = "ETag, Location, Retry-After, Preference-Applied, WWW-Authenticate"
 _PREFLIGHT_MAX_AGE = "600"
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+CACHE_CONTROL = "no-store"  # answers are per caller and change as jobs run: never stored by a cache
 _GROUP = re.compile(r"\((?:[^()]|\([^()]*\))*\)")
 MAX_QUERY_VALUE_BYTES = 1024  # cursors and ids are under 100 characters; see server.numbers
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})  # bounded metric labels
@@ -180,8 +182,8 @@ class ApiHandler(tornado.web.RequestHandler):
         return list(self._headers.get_all())
 
     def set_default_headers(self) -> None:
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Type", JSON_CONTENT_TYPE)
+        self.set_header("Cache-Control", CACHE_CONTROL)
         if hasattr(self, "services"):  # also called before initialize()
             self._cors_headers()
 
@@ -347,7 +349,7 @@ class ApiHandler(tornado.web.RequestHandler):
             body = {"detail": self._reason, "code": _HTTP_CODES.get(status_code, ErrorCode.HTTP_ERROR)}
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))  # RFC 9110 §15.5.6: MUST
-        self.set_header("Content-Type", "application/json; charset=utf-8")  # also from the HTML page's route
+        self.set_header("Content-Type", JSON_CONTENT_TYPE)  # also from the HTML page's route
         self.finish(json.dumps(body))
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> asyncio.Future[None]:
@@ -406,6 +408,15 @@ def route_label(handler: tornado.web.RequestHandler) -> str:
             cached = _match_label(handler.application.default_router, handler.request) or "(unmatched)"
         handler._route_label = cached  # type: ignore[attr-defined]
     return cached  # type: ignore[no-any-return]
+
+
+def route_label_of(app: tornado.web.Application, handler_class: type) -> str:
+    """The route label of ``handler_class`` in ``app`` (as ``route_label`` names its requests).
+
+    Raises:
+        KeyError: the class serves no route of ``app``, or more than one.
+    """
+    return _labels_by_class(app)[handler_class]
 
 
 def _labels_by_class(app: tornado.web.Application) -> dict[type, str]:

@@ -1,0 +1,168 @@
+"""The fast path of the most frequent request: a plain poll, ``GET /jobs/{id}``.
+
+Frontends poll each job they show every 2 seconds (the seed's polling interval), so this one
+request is most of a server's load. Tornado's web layer spends about as much CPU on a request as
+everything else together (route matching, a ``RequestHandler`` with its default headers, the
+handler coroutine and ``finish``; issue 19's profile). A *plain* poll (``GET``, no query string, no
+body, no ``If-None-Match``, ``Prefer``, or ``Origin``) of a job its caller may see is answered here,
+at the HTTP message level, with the response ``JobHandler`` would send: the same status, headers
+and body (``tests/test_fast_poll.py`` compares the two, header by header). It is logged and counted
+under the same route, and counted in flight for shutdown, as any request is.
+
+Anything else goes to the route table untouched: other requests at once, and polls this path does
+not answer with a 200 (a missing or bad token, an unknown, expired or foreign job, a store error)
+once they have been looked at, so every error keeps the one answer ``JobHandler`` gives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import tornado
+import tornado.httputil
+
+from server.auth import bearer_token
+from server.jobs.access import visible_job
+from server.jobs.handlers import JobServices
+from server.jobs.models import Job, job_headers, job_json
+from server.web import CACHE_CONTROL, JSON_CONTENT_TYPE, record_request
+
+_PREFIX = "/jobs/"
+# Request headers that change a poll's answer (a conditional, a long-poll, CORS) or announce a body.
+_NOT_PLAIN = ("If-None-Match", "Prefer", "Origin", "Content-Length", "Transfer-Encoding")
+_OK = tornado.httputil.ResponseStartLine("", 200, "OK")
+
+
+class PollFastPath:
+    """Answers plain polls for one application; ``delegate`` wraps each request's normal delegate.
+
+    Args:
+        services: the app's services (store, token verifier, settings, in-flight count, metrics).
+        route: the poll's route label in logs and metrics (``route_label`` of ``JobHandler``).
+    """
+
+    def __init__(self, services: JobServices, route: str):
+        self.services = services
+        self.route = route
+        # The headers every JSON answer starts with (Tornado's ``clear``, then ``ApiHandler``'s defaults).
+        self._leading = [("Server", f"TornadoServer/{tornado.version}"), ("Content-Type", JSON_CONTENT_TYPE)]
+        self._trailing = [("Cache-Control", CACHE_CONTROL)]
+        if services.settings.http.cors_origins:
+            self._trailing.append(("Vary", "Origin"))
+        self._date_second = -1
+        self._date = ""
+
+    def delegate(self, connection: tornado.httputil.HTTPConnection,
+                 fallback: tornado.httputil.HTTPMessageDelegate) -> tornado.httputil.HTTPMessageDelegate:
+        """The delegate of one request on ``connection``; ``fallback`` is the route table's."""
+        return _Poll(self, connection, fallback)
+
+    def takes(self, start_line: tornado.httputil.RequestStartLine, headers: tornado.httputil.HTTPHeaders) -> bool:
+        """True when the request is a plain poll (the path answers it unless the lookup refuses)."""
+        path = start_line.path
+        if start_line.method != "GET" or not path.startswith(_PREFIX) or "?" in path or "/" in path[len(_PREFIX):]:
+            return False
+        return "Authorization" in headers and not any(name in headers for name in _NOT_PLAIN)
+
+    async def look_up(self, path: str, headers: tornado.httputil.HTTPHeaders) -> tuple[Job, str] | None:
+        """The job of a plain poll and its caller's user id, or None when the route table must
+        answer (every refusal and failure: their answers are ``JobHandler``'s)."""
+        services = self.services
+        try:
+            principal = services.tokens.verify(bearer_token(headers.get("Authorization")))
+            job = await visible_job(services.store, principal, path[len(_PREFIX):], services.started_at)
+        except Exception:  # noqa: BLE001 (the route table answers it again, with its error body and log line)
+            return None
+        return job, principal.user_id
+
+    def answer(self, connection: tornado.httputil.HTTPConnection, job: Job) -> int:
+        """Write ``job``'s 200 on ``connection`` and finish it; returns the status sent."""
+        body = job_json(job).encode()
+        headers = tornado.httputil.HTTPHeaders()
+        for name, value in self._leading:
+            headers.add(name, value)
+        headers.add("Date", self._now())
+        for name, value in self._trailing:
+            headers.add(name, value)
+        for name, value in job_headers(job):
+            headers.add(name, value)
+        headers.add("Content-Length", str(len(body)))
+        connection.write_headers(_OK, headers, body)
+        connection.finish()
+        return 200
+
+    def _now(self) -> str:
+        """The ``Date`` header (RFC 9110 §6.6.1, one-second resolution), formatted once per second."""
+        now = time.time()
+        if int(now) != self._date_second:
+            self._date_second = int(now)
+            self._date = tornado.httputil.format_timestamp(now)
+        return self._date
+
+
+class _Poll(tornado.httputil.HTTPMessageDelegate):
+    """One request: answered by ``PollFastPath`` or handed, whole, to the route table's delegate."""
+
+    def __init__(self, path: PollFastPath, connection: tornado.httputil.HTTPConnection,
+                 fallback: tornado.httputil.HTTPMessageDelegate):
+        self._path = path
+        self._connection = connection
+        self._fallback = fallback
+        self._handed_over = False
+        self._job: Job | None = None
+        self._request_path = ""
+        self._user_id = ""
+        self._start = 0.0
+        self._in_flight = False
+
+    def headers_received(self, start_line: Any, headers: tornado.httputil.HTTPHeaders) -> Awaitable[None] | None:
+        if self._path.takes(start_line, headers):
+            return self._look_up(start_line, headers)
+        self._handed_over = True
+        return self._fallback.headers_received(start_line, headers)
+
+    async def _look_up(self, start_line: tornado.httputil.RequestStartLine,
+                       headers: tornado.httputil.HTTPHeaders) -> None:
+        self._start = time.time()
+        self._request_path = start_line.path
+        requests = self._path.services.requests
+        requests.enter()
+        self._in_flight = True
+        found = await self._path.look_up(start_line.path, headers)
+        if found is not None:
+            self._job, self._user_id = found
+            return
+        self._leave()  # the route table's handler counts itself
+        self._handed_over = True
+        handled = self._fallback.headers_received(start_line, headers)
+        if handled is not None:
+            await handled
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        return self._fallback.data_received(chunk) if self._handed_over else None  # a plain poll has no body
+
+    def finish(self) -> None:
+        if self._handed_over:
+            self._fallback.finish()
+            return
+        if self._job is None:
+            return  # the connection closed during the lookup
+        status = self._path.answer(self._connection, self._job)
+        services = self._path.services
+        record_request(services, method="GET", path=self._request_path, route=self._path.route, status=status,
+                       seconds=time.time() - self._start, user_id=self._user_id)
+        self._leave()
+
+    def on_connection_close(self) -> None:
+        if self._handed_over:
+            self._fallback.on_connection_close()
+            return
+        self._job = None
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._in_flight:
+            self._in_flight = False
+            self._path.services.requests.leave()
