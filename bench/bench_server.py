@@ -34,12 +34,13 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from server.app import build_services, listen, make_app, start_background
+from server.app import build_services, make_app, start_background
 from server.auth import bearer_token
 from server.clock import utcnow
 from server.config import Settings
 from server.jobs.models import Job, JobStatus
 from server.jobs.runner import JobContext
+from server.limits import connection_cap, listen_limited
 from server.logs import configure_logging
 
 # What the control routes keep between calls (a stall watch, the sweep result, the store-change count).
@@ -265,7 +266,9 @@ async def main() -> None:
     app.add_handlers(r".*", [(r"/bench/(\w+)/?([^/]*)", Control, {"services": services, "gates": gates})])
     start_background(services)
     sockets, bare_sockets = loopback_sockets(), loopback_sockets()
-    listen(services, app, sockets)
+    # As `python -m server` listens: connection cap, header and body timeouts.
+    limits = services.settings.connections
+    listen_limited(services, app, sockets, max_connections=connection_cap(limits.max_connections, limits.fd_reserve)[0])
     tornado.httpserver.HTTPServer(tornado.web.Application([(r"/jobs/(.*)", Bare)])).add_sockets(bare_sockets)
     print(json.dumps({"port": port_of(sockets), "bare_port": port_of(bare_sockets)}), flush=True)
     await asyncio.Event().wait()

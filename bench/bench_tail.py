@@ -47,6 +47,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import job_id  # noqa: E402
 from harness import Connection, open_loop, percentiles, start_server, token  # noqa: E402
 
+# With --pin (the default) every server runs on core 1 and the bench with its load generators (wrk and
+# the open-loop clients) on core 0: "one server core, one client core" without the scheduler moving
+# either, the same for the three servers.
+SERVER_CPU: int | None = None
+CLIENT_CPU = 0
+
 OWNER = "user-0"  # owns every 100th stored job in every server (``fixtures.fake_jobs``)
 
 
@@ -82,13 +88,13 @@ def start_ours(jobs: int, name: str = "this server", uvloop: bool = False) -> Se
     env = {"LOG_LEVEL": "INFO", "MAX_ACTIVE_JOBS_PER_USER": "1000000", "MAX_STORED_JOBS": str(max(jobs, 1) * 2)}
     if uvloop:
         env["BENCH_UVLOOP"] = "1"
-    process, ready = start_server("bench_server.py", env=env, quiet=True)
+    process, ready = start_server("bench_server.py", env=env, quiet=True, cpu=SERVER_CPU)
     control(ready["port"], f"/bench/populate?n={jobs}&result_bytes=2048")
     return Server(name, process, ready["port"], polled_ids(jobs))
 
 
 def start_other(script: str, name: str, jobs: int) -> Server:
-    process, ready = start_server(script, "--jobs", str(jobs), quiet=True)
+    process, ready = start_server(script, "--jobs", str(jobs), quiet=True, cpu=SERVER_CPU)
     return Server(name, process, ready["port"], polled_ids(jobs))
 
 
@@ -427,7 +433,13 @@ def main() -> None:
     parser.add_argument("--uvloop", action="store_true", help="also run this server on uvloop")
     parser.add_argument("--quick", action="store_true", help="short everything (a smoke run)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="let the scheduler place servers and clients (default: servers on core 1, clients on 0)")
     args = parser.parse_args()
+    if args.pin and len(os.sched_getaffinity(0)) >= 2:
+        global SERVER_CPU
+        SERVER_CPU = 1
+        os.sched_setaffinity(0, {CLIENT_CPU})
     if args.quick:
         args.seconds, args.jobs, args.rate_seconds, args.stall_seconds, args.burst = 3, 20_000, 4, 10, 2000
     result = asyncio.run(run(args))

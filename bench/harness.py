@@ -42,13 +42,15 @@ def token(user: str, admin: bool = False) -> str:
 
 
 def start_server(script: str, *args: str, env: dict[str, str] | None = None,
-                 quiet: bool = False) -> tuple[subprocess.Popen, dict]:
+                 quiet: bool = False, cpu: int | None = None) -> tuple[subprocess.Popen, dict]:
     """Start ``bench/<script>`` in a subprocess; it prints one JSON line with its ports when ready.
-    ``quiet``: its stderr (the logs) goes to /dev/null instead of this terminal."""
+    ``quiet``: its stderr (the logs) goes to /dev/null instead of this terminal. ``cpu``: the one
+    core it may run on (``sched_setaffinity``), None for any."""
     full_env = {**os.environ, "JWT_SECRET": SECRET, "PYTHONPATH": ROOT, "LOG_LEVEL": "WARNING", **(env or {})}
     process = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", script), *args],  # noqa: S603
                                stdout=subprocess.PIPE, env=full_env, text=True,
-                               stderr=subprocess.DEVNULL if quiet else None)
+                               stderr=subprocess.DEVNULL if quiet else None,
+                               preexec_fn=None if cpu is None else lambda: os.sched_setaffinity(0, {cpu}))
     assert process.stdout is not None
     ready = json.loads(process.stdout.readline())
     return process, ready

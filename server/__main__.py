@@ -170,7 +170,9 @@ async def serve(settings: Settings, sockets: list[socket.socket], *, worker: int
     if limits.max_connections is not None and cap < limits.max_connections:
         log.warning("MAX_CONNECTIONS=%d lowered to %d: RLIMIT_NOFILE is %d and FD_RESERVE %d",
                     limits.max_connections, cap, descriptors, limits.fd_reserve)
-    http = listen_limited(services, app, sockets, max_connections=cap, xheaders=True)
+    # No ``xheaders``: nothing reads the client's address or scheme (the access line logs neither, /dev/tokens
+    # reads the socket's peer), and Tornado's X-Forwarded-For parsing costs a getaddrinfo per request (issue 19).
+    http = listen_limited(services, app, sockets, max_connections=cap)
     start_background(services)
     port = sockets[0].getsockname()[1]
     log.info("listening on http://%s:%d (%s) max_connections=%d", settings.host, port,
