@@ -16,6 +16,7 @@ once they have been looked at, so every error keeps the one answer ``JobHandler`
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -33,6 +34,10 @@ _PREFIX = "/jobs/"
 # Request headers that change a poll's answer (a conditional, a long-poll, CORS) or announce a body.
 _NOT_PLAIN = ("If-None-Match", "Prefer", "Origin", "Content-Length", "Transfer-Encoding")
 _OK = tornado.httputil.ResponseStartLine("", 200, "OK")
+# Host values Tornado's HTTPServerRequest surely accepts (a subset of RFC 3986 host [":" port], no
+# comma: Tornado answers 400 to a missing Host on HTTP/1.1, an invalid one, and several). Anything
+# else goes to the route table, whose HTTPServerRequest gives Tornado's 400 (RFC 9112 §3.2).
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9._~\[\]:-]*")
 
 
 class PollFastPath:
@@ -64,7 +69,12 @@ class PollFastPath:
         path = start_line.path
         if start_line.method != "GET" or not path.startswith(_PREFIX) or "?" in path or "/" in path[len(_PREFIX):]:
             return False
-        return "Authorization" in headers and not any(name in headers for name in _NOT_PLAIN)
+        if "Authorization" not in headers or any(name in headers for name in _NOT_PLAIN):
+            return False
+        host = headers.get("Host")
+        if host is None:
+            return start_line.version == "HTTP/1.0"  # HTTP/1.1 requires it (Tornado answers 400)
+        return _PLAIN_HOST.fullmatch(host) is not None
 
     async def look_up(self, path: str, headers: tornado.httputil.HTTPHeaders) -> tuple[Job, str] | None:
         """The job of a plain poll and its caller's user id, or None when the route table must

@@ -4,6 +4,7 @@ request, keeps the connection alive, and every other request goes to the route t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import replace
@@ -153,3 +154,46 @@ async def test_keep_alive_pipelining_and_http_1_0(api, services, http_port, fast
     assert response.startswith(b"HTTP/1.1 200 OK") and response.endswith(b"}") and closed
     assert fast_answers == [200] * 4
     assert services.requests.count == 0
+
+
+async def exchange_until_closed(port: int, request: bytes) -> bytes:
+    """Send one raw ``request``; everything the server sends until it closes the connection (or
+    within 2 s: a kept-alive answer then fails the test's assertion instead of its timeout)."""
+    stream = await tornado.tcpclient.TCPClient().connect("127.0.0.1", port)
+    await stream.write(request)
+    received = b""
+    try:
+        while True:
+            received += await asyncio.wait_for(stream.read_bytes(1 << 16, partial=True), 2)
+    except (tornado.iostream.StreamClosedError, asyncio.TimeoutError):
+        pass
+    stream.close()
+    return received
+
+
+@pytest.mark.gen_test(timeout=20)
+@pytest.mark.parametrize("host_lines",
+                         ["", "Host: a b\r\n", "Host: <x>\r\n", "Host: a\r\nHost: b\r\n", "Host: a,b\r\n"])
+async def test_a_missing_invalid_or_repeated_host_gets_tornados_400(api, services, http_port, fast_answers,
+                                                                    host_lines):
+    """Tornado refuses an HTTP/1.1 request without a ``Host``, with an invalid one, or with several
+    (RFC 9112 §3.2: MUST answer 400) when it builds the request; the fast path builds none, so it
+    must leave such a request to the route table instead of answering it 200."""
+    job = await services.runner.submit("echo", "alice", {})
+    await finished(services, job.job_id)
+    request = f"GET /jobs/{job.job_id} HTTP/1.1\r\n{host_lines}Authorization: Bearer {api.token()}\r\n\r\n"
+    response = await exchange_until_closed(http_port, request.encode())
+    assert response == b"HTTP/1.1 400 Bad Request\r\n\r\n"
+    assert fast_answers == []
+    assert services.requests.count == 0
+
+
+@pytest.mark.gen_test(timeout=20)
+@pytest.mark.parametrize("host", ["x", "api.example.com:8443", "127.0.0.1:80", "[::1]:8080"])
+async def test_ordinary_hosts_are_still_answered_by_the_fast_path(api, services, http_port, fast_answers, host):
+    job = await services.runner.submit("echo", "alice", {})
+    await finished(services, job.job_id)
+    request = (f"GET /jobs/{job.job_id} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+               f"Authorization: Bearer {api.token()}\r\n\r\n")
+    response = await exchange_until_closed(http_port, request.encode())
+    assert response.startswith(b"HTTP/1.1 200 OK") and fast_answers == [200]
