@@ -36,8 +36,8 @@ def fast_answers(monkeypatch) -> list[int]:
     answered: list[int] = []
     answer = PollFastPath.answer
 
-    def counted(self: PollFastPath, connection: Any, job: Any) -> int:
-        answered.append(answer(self, connection, job))
+    def counted(self: PollFastPath, connection: Any, found: Any) -> int:
+        answered.append(answer(self, connection, found))
         return answered[-1]
 
     monkeypatch.setattr(PollFastPath, "answer", counted)
@@ -197,3 +197,19 @@ async def test_ordinary_hosts_are_still_answered_by_the_fast_path(api, services,
                f"Authorization: Bearer {api.token()}\r\n\r\n")
     response = await exchange_until_closed(http_port, request.encode())
     assert response.startswith(b"HTTP/1.1 200 OK") and fast_answers == [200]
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_a_poll_the_fast_path_fails_to_render_is_answered_by_the_handler(api, services, fast_answers,
+                                                                            monkeypatch):
+    job = await services.runner.submit("echo", "alice", {})
+    await finished(services, job.job_id)
+
+    def broken(job: Any) -> str:
+        raise RuntimeError("rendering failed")
+
+    monkeypatch.setattr("server.jobs.fast_poll.job_json", broken)  # the handler keeps its own, working one
+    reply = await api.get(f"/jobs/{job.job_id}")
+    assert reply.status == 200 and reply.json["job_id"] == job.job_id
+    assert fast_answers == []
+    assert services.requests.count == 0
