@@ -1,6 +1,7 @@
 """Issue 19 benchmark: this server side by side with a FastAPI + uvicorn peer and a bare Tornado ceiling.
 
-One command, four parts (each server in its own process, the load generator in this one):
+One command, four parts (each server in its own process pinned to core 1, the load generators, this
+process and wrk, pinned to core 0; ``--no-pin`` leaves placement to the scheduler):
 
 1. Throughput: ``GET /jobs/{id}`` with wrk (``--connections`` 50, ``--seconds`` 10 each, ``--rounds`` 3),
    the three servers interleaved within each round; prints the issue's table (req/s, ratios, wrk's p99).
