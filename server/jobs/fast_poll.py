@@ -6,7 +6,7 @@ everything else together (route matching, a ``RequestHandler`` with its default 
 handler coroutine and ``finish``; issue 19's profile). A *plain* poll (``GET``, no query string, no
 body, no ``If-None-Match``, ``Prefer``, or ``Origin``) of a job its caller may see is answered here,
 at the HTTP message level, with the response ``JobHandler`` would send: the same status, headers
-and body (``tests/test_fast_poll.py`` compares the two, header by header). It is logged and counted
+and body (``tests/jobs/test_fast_poll.py`` compares the two, header by header). It is logged and counted
 under the same route, and counted in flight for shutdown, as any request is.
 
 Anything else goes to the route table untouched: other requests at once, and polls this path does
