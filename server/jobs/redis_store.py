@@ -250,8 +250,10 @@ def _ms(value: datetime) -> int:
 
 def _lease_ms(lease_until: float, now: float) -> int:
     """The lease the runner asked for as a duration (ms): the scripts add it to Redis's ``TIME``, so
-    a lease is written and judged on one clock, whatever the hosts' clocks say."""
-    return max(0, int((lease_until - now) * 1000))
+    a lease is written and judged on one clock, whatever the hosts' clocks say. A lease that already
+    ran out stays negative (it ended in the past): clamped to 0 it would end *now*, and a takeover
+    judged in the same millisecond would not see it as expired."""
+    return int((lease_until - now) * 1000)
 
 
 def _held_bytes(job: Job) -> int:

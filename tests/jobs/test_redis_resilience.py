@@ -14,6 +14,7 @@ import tracemalloc
 from dataclasses import replace
 
 import pytest
+import redis.asyncio as aioredis
 
 from server.config import StoreSettings
 from server.jobs.models import Job, JobStatus
@@ -214,3 +215,20 @@ async def test_lease_expiry_is_judged_by_redis_clock_not_the_hosts(two_small_sto
     slow = time.time() - 40  # and a host 40 s behind
     assert await other.expired_leases("slow-host", slow, slow + 30) == ["lost"]
     assert await other.expired_leases("slow-host", slow, slow + 30) == []  # taken: leased again for 30 s
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_lease_that_already_ran_out_ends_in_the_past_on_redis_clock(two_small_stores, redis_server,
+                                                                            redis_prefix):
+    """A lease asked for until 1 s ago was stored as ending *now* (clamped to 0 ms), so a takeover in the
+    same Redis millisecond did not see it expired (CI failed on exactly that race). It must end ~1 s ago."""
+    holder, _ = two_small_stores
+    await holder.create(new_job("lapsed"))
+    assert (await holder.claim("echo", worker="holder", lease_until=time.time() - 1)).job_id == "lapsed"
+    client = aioredis.from_url(redis_server.url)
+    try:
+        seconds, micros = await client.time()
+        ends_ms = await client.zscore(f"{redis_prefix}leases", "lapsed")
+    finally:
+        await client.aclose()
+    assert seconds * 1000 + micros // 1000 - ends_ms >= 900
