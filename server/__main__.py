@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import tornado.netutil
 
-from server.auth import mint_token
+from server.auth import DEV_TOKEN_TTL_SECONDS, mint_token
 from server.config import Settings
 from server.errors import ConfigError
 from server.jobs.redis_store import masked_url
@@ -226,9 +226,10 @@ def _on_signal(stop: asyncio.Event) -> None:
 
 
 def _print_dev_tokens(settings: Settings) -> None:
-    user = mint_token(settings.auth, "dev-user", ttl_seconds=86400)
-    admin = mint_token(settings.auth, "dev-admin", admin=True, ttl_seconds=86400)
-    print("\n=== DEVELOPMENT ONLY: ephemeral JWT secret; these tokens die with this process ===\n"
+    user = mint_token(settings.auth, "dev-user", ttl_seconds=DEV_TOKEN_TTL_SECONDS)
+    admin = mint_token(settings.auth, "dev-admin", admin=True, ttl_seconds=DEV_TOKEN_TTL_SECONDS)
+    print("\n=== DEVELOPMENT ONLY: ephemeral JWT secret; these tokens die with this process "
+          f"(or after {DEV_TOKEN_TTL_SECONDS // 3600} h) ===\n"
           f"user  (dev-user):  {user}\nadmin (dev-admin): {admin}\n"
           "=== set JWT_SECRET (>= 32 bytes) and APP_ENV=production for real use ===\n", flush=True)
 

@@ -164,6 +164,9 @@ def _verify(settings: AuthSettings, token: str) -> tuple[Principal, float]:
     return Principal(user_id=subject, is_admin=is_admin), float(claims["exp"])
 
 
+DEV_TOKEN_TTL_SECONDS = 12 * 3600  # development tokens last a working day; their secret dies with the process
+
+
 def mint_token(settings: AuthSettings, subject: str, *, admin: bool = False, ttl_seconds: int = 3600) -> str:
     """Sign an HS256 token for ``subject`` with the configured secret (dev and scripts).
 

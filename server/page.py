@@ -12,7 +12,7 @@ import os
 
 import tornado.web
 
-from server.auth import mint_token
+from server.auth import DEV_TOKEN_TTL_SECONDS, mint_token
 from server.error_codes import ErrorCode
 from server.errors import NotFound
 from server.views import DevToken, DevTokens
@@ -28,7 +28,6 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "base-uri 'none'",
     "frame-ancestors 'none'",
 ])
-DEV_TOKEN_TTL_SECONDS = 12 * 3600  # a working day; the secret dies with the process anyway
 DEV_USERS = (("dev-user", False), ("dev-admin", True))
 
 

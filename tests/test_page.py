@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
+import jwt
 import pytest
 
+from server.__main__ import _print_dev_tokens
 from server.auth import verify_token
 from server.config import AuthSettings, Settings
 from server.page import CONTENT_SECURITY_POLICY
@@ -66,6 +69,21 @@ async def test_dev_tokens_in_dev_mode_sign_in_user_and_admin(http_client, base_u
     assert not verify_token(dev_settings.auth, tokens["dev-user"]).is_admin
     assert verify_token(dev_settings.auth, tokens["dev-admin"]).is_admin
 
+
+@pytest.mark.gen_test(timeout=10)
+async def test_the_start_up_banner_and_dev_tokens_give_tokens_of_one_lifetime(http_client, base_url, services,
+                                                                              dev_settings, capsys):
+    """The banner's tokens lasted 24 h and the page's 12 h; the banner now says how long they last."""
+    services.settings = dev_settings
+    response = await http_client.fetch(base_url + "/dev/tokens")
+    tokens = [item["token"] for item in json.loads(response.body)["tokens"]]
+    _print_dev_tokens(dev_settings)
+    banner = capsys.readouterr().out
+    tokens += re.findall(r"^\w+ +\(dev-\w+\): +(\S+)$", banner, re.MULTILINE)
+    lifetimes = {claims["exp"] - claims["iat"] for claims in
+                 (jwt.decode(token, options={"verify_signature": False}) for token in tokens)}
+    assert len(tokens) == 4 and lifetimes == {12 * 3600}
+    assert "(or after 12 h)" in banner
 
 @pytest.mark.gen_test(timeout=10)
 async def test_dev_tokens_are_404_in_production(http_client, base_url, services):
