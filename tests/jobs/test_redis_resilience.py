@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from server.config import StoreSettings
 from server.jobs.models import Job, JobStatus
-from server.jobs.redis_store import FINISHED_CACHE_BYTES, RedisJobStore
+from server.jobs.redis_store import FINISHED_CACHE_BYTES, RedisJobStore, cancel_and_wait
 from server.jobs.store import StoreUnavailable
 from tests.jobs.redis_server import RedisServer, require_redis_server
 from tests.jobs.test_redis_store import T0, new_job
@@ -232,3 +232,25 @@ async def test_a_lease_that_already_ran_out_ends_in_the_past_on_redis_clock(two_
     finally:
         await client.aclose()
     assert seconds * 1000 + micros // 1000 - ends_ms >= 900
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_closing_ends_a_subscription_loop_that_took_its_cancel_for_a_read_timeout():
+    """On Python 3.10 redis-py's ``async_timeout`` turns a cancel landing as a read times out into a
+    ``TimeoutError``, and the subscription loop reads on: one cancel and a wait hung ``aclose``."""
+    cancels = 0
+
+    async def subscription_loop():
+        nonlocal cancels
+        while True:
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                cancels += 1
+                if cancels > 1:
+                    raise  # (the first one was taken for a read timeout)
+
+    task = asyncio.ensure_future(subscription_loop())
+    await asyncio.sleep(0)
+    await cancel_and_wait(task)
+    assert task.cancelled() and cancels == 2
