@@ -135,8 +135,13 @@ async def test_hostile_nesting_and_huge_merged_tables_answer_without_a_500(api):
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_healthz_answers_within_100ms_while_a_worker_is_hung(api, services):
-    services.cases.extractor.limits = dataclasses.replace(services.cases.extractor.limits, timeout_seconds=4.0)
+async def test_healthz_keeps_answering_while_a_worker_is_hung(api, services):
+    """The hung extraction runs in a worker process, so the IOLoop keeps answering through its 4 s: a
+    loop blocked by it would answer once or twice, a few seconds late. (The bound is half the hang, not
+    a latency target: timing targets live in bench/, and this one failed at 0.2 s on a loaded CI host.)"""
+    hang_seconds = 4.0
+    services.cases.extractor.limits = dataclasses.replace(services.cases.extractor.limits,
+                                                          timeout_seconds=hang_seconds)
     case_id = await new_case(api)
     hung = asyncio.ensure_future(upload(api, case_id, "slow.pdf", sparse_pdf(20_000, pages=SLOW_PDF_PAGES)))
     latencies = []
@@ -146,4 +151,4 @@ async def test_healthz_answers_within_100ms_while_a_worker_is_hung(api, services
         latencies.append(time.monotonic() - started)
         await asyncio.sleep(0.05)
     assert (await hung).json["code"] == "extraction_too_costly"
-    assert len(latencies) > 20 and max(latencies) < 0.1, [round(x, 3) for x in latencies]
+    assert len(latencies) > 10 and max(latencies) < hang_seconds / 2, [round(x, 3) for x in latencies]
