@@ -35,40 +35,75 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def answering_pid(port: int) -> int | None:
+    """The ``process_id`` of the Redis answering on 127.0.0.1:``port`` (``INFO server``), or None."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+            conn.settimeout(1)
+            conn.sendall(b"INFO server\r\n")
+            reply = b""
+            while b"process_id:" not in reply or not reply.split(b"process_id:", 1)[1].count(b"\r\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return None
+                reply += chunk
+    except OSError:
+        return None
+    return int(reply.split(b"process_id:", 1)[1].split(b"\r\n", 1)[0])
+
+
 class RedisServer:
     """One ``redis-server`` process; ``stop()`` kills it, ``start()`` brings it back on the same port."""
 
     def __init__(self, binary: str, port: int | None = None, *, persist: bool = False):
         self.binary = binary
         self.persist = persist  # append-only file fsynced on every write: a SIGKILL loses nothing
+        self._own_port = port is None  # picked here: another may be picked until the first start
         self.port = port or free_port()
         self.directory = tempfile.mkdtemp(prefix="redis-test-")
         self.process: subprocess.Popen[bytes] | None = None
+        self._started = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        """Start ``redis-server`` and wait until *it* answers on ``self.port``.
+
+        The port was free when it was picked, but another process (another xdist worker's server,
+        another test run on the machine) may bind it before ``redis-server`` does: then our process
+        exits ("Address already in use") while a PING to the port is answered by the other server,
+        and the test would go on against a Redis it does not own (and that ``stop()`` or SIGSTOP
+        never reach). So the answer must come from our own process (``INFO server``'s
+        ``process_id``). A port picked here is replaced by a fresh one; a port that must stay (a
+        restart, or one given by the caller) is an error that says so.
+        """
+        for _ in range(5):
+            if self._start_once():
+                return self
+            if not self._own_port or self._started:  # clients know this port: a restart must come back on it
+                break
+            self.port = free_port()
+        raise RuntimeError(f"redis-server did not start on 127.0.0.1:{self.port} (port taken by another process?)")
+
+    def _start_once(self) -> bool:
         self.process = subprocess.Popen(  # noqa: S603  (our own argument list, no shell)
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always",
              "--dir", self.directory, "--protected-mode", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                pass
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if answering_pid(self.port) == self.process.pid:
+                self._started = True
+                return True
             time.sleep(0.02)
         self.stop()
-        raise RuntimeError("redis-server did not start")
+        return False
 
     def stop(self) -> None:
+        """Kill the server (SIGKILL) and wait for it; ``start()`` brings it back on the same port."""
         if self.process is not None:
             self.process.kill()
             self.process.wait(5)
