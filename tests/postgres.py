@@ -42,6 +42,7 @@ class PostgresServer:
         self.data_dir = os.path.join(self.root, "data")
         self.log_file = os.path.join(self.root, "server.log")
         self.port = _free_port()
+        self._started = False  # once started, clients know the port: a restart comes back on it
         self._names = itertools.count(1)
         self._run_as: pwd.struct_passwd | None = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
         if self._run_as is not None:
@@ -61,12 +62,35 @@ class PostgresServer:
         return self
 
     def start(self) -> PostgresServer:
-        """Start the server and wait until it accepts connections."""
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=200"
-        if not self.durable:
-            options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-        self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-o", options, "-w", "-t", "60", "start")
+        """Start the server and wait until it accepts connections.
+
+        The port was free when it was picked, but another process (another xdist worker, another
+        test run on the machine) may bind it before the postmaster does ("could not bind ...
+        Address already in use"): the first start then moves to a fresh port. A restart stays on
+        its port (clients know it), so there that is an error.
+        """
+        for _ in range(5):
+            logged = os.path.getsize(self.log_file) if os.path.exists(self.log_file) else 0
+            options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='' "
+                       "-c max_connections=200")
+            if not self.durable:
+                options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+            done = self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-o", options, "-w", "-t", "60",
+                             "start", check=False)
+            if done.returncode == 0:
+                self._started = True
+                return self
+            if self._started or not self._port_was_taken(logged):
+                break
+            self.port = _free_port()
+        done.check_returncode()
         return self
+
+    def _port_was_taken(self, logged: int) -> bool:
+        """True when this start's log (what follows byte ``logged``) says the port was in use."""
+        with open(self.log_file, "rb") as log:
+            log.seek(logged)
+            return b"Address already in use" in log.read()
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server now (``fast``: open sessions are cut; ``immediate``: no shutdown checkpoint)."""

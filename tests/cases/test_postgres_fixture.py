@@ -33,3 +33,17 @@ def test_postgres_tests_without_binaries_skip_with_hint_or_fail_under_ci():
     assert local_status == 0 and "1 skipped" in local, local[-2000:]
     assert "apt-get install postgresql" in local
     assert ci_status != 0 and "CI=true but PostgreSQL server binaries not found" in ci, ci[-2000:]
+
+
+def test_a_picked_port_taken_before_the_postmaster_binds_it_is_replaced(postgres_server):
+    """Another process may bind the free port before the postmaster does: pg_ctl failed ("could not
+    bind ... Address already in use") and the session's PostgreSQL tests all errored."""
+    from tests import postgres
+
+    late = postgres.PostgresServer().initdb()
+    late.port = postgres_server.port  # taken, as by another process between picking and binding it
+    try:
+        late.start()
+        assert late.port != postgres_server.port and late.psql("SELECT 1") == "1"
+    finally:
+        late.cleanup()
