@@ -36,20 +36,23 @@ def free_port() -> int:
 
 
 def answering_pid(port: int) -> int | None:
-    """The ``process_id`` of the Redis answering on 127.0.0.1:``port`` (``INFO server``), or None."""
+    """The ``process_id`` of the Redis serving on 127.0.0.1:``port``, or None while nothing there
+    answers ``PING`` with ``PONG`` (not listening yet, or still loading its data: ``-LOADING``)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
             conn.settimeout(1)
-            conn.sendall(b"INFO server\r\n")
+            conn.sendall(b"PING\r\nINFO server\r\n")
             reply = b""
-            while b"process_id:" not in reply or not reply.split(b"process_id:", 1)[1].count(b"\r\n"):
+            while not reply.startswith(b"-") and b"\r\n" not in reply.partition(b"process_id:")[2]:
                 chunk = conn.recv(65536)
                 if not chunk:
                     return None
                 reply += chunk
     except OSError:
         return None
-    return int(reply.split(b"process_id:", 1)[1].split(b"\r\n", 1)[0])
+    if not reply.startswith(b"+PONG"):
+        return None
+    return int(reply.partition(b"process_id:")[2].split(b"\r\n", 1)[0])
 
 
 class RedisServer:
