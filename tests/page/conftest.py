@@ -35,6 +35,10 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # The machine has no internet: without these Chromium keeps dialling Google services.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Every wait of a browser test: actions and locators (``page.set_default_timeout``) and ``expect``
+# assertions, which do not read the page's default: theirs is Playwright's own 5 s unless set with
+# ``expect.set_options`` (a loaded 2-core CI machine can take longer to show a job's new state).
+TIMEOUT_MS = 15_000
 MISSING_CHROMIUM = ("Chromium not found at {path}. The browser tests need Debian's chromium package: "
                     "`apt-get update && apt-get install -y chromium` (or set CHROMIUM_PATH). "
                     "Do not run `playwright install`: its download does not work here.")
@@ -148,8 +152,9 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def browser(chromium_path: str):
     """One headless Chromium per test module."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)  # process-wide; page.set_default_timeout does not reach it
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield chromium
@@ -166,7 +171,7 @@ def watched_page(browser, base_url: str) -> Iterator:
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
             if msg.type == "error" and "Failed to load resource" not in msg.text else None)
-    page.set_default_timeout(15000)
+    page.set_default_timeout(TIMEOUT_MS)
     yield page
     context.close()
     assert not problems, problems

@@ -72,3 +72,11 @@ def test_a_hidden_tab_stops_asking_and_resumes_when_shown(page, tmp_path):
     }""")
     page.wait_for_timeout(500)
     assert any("since=" in url for url in requests), "the feed resumes at once when the tab is shown"
+
+
+def test_expect_waits_as_long_as_the_pages_actions(page):
+    """``page.set_default_timeout(15000)`` never reached ``expect``: its assertions gave up after
+    Playwright's own 5 s, so a state shown 5-15 s late (a loaded CI machine) failed the test."""
+    page.set_content('<p id="late" hidden>late</p>'
+                     '<script>setTimeout(() => { document.getElementById("late").hidden = false; }, 6000)</script>')
+    expect(page.locator("#late")).to_be_visible()
