@@ -9,7 +9,6 @@ cancellation before its commit point, so the store's guard alone decides each ra
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from server.jobs.models import Job, JobStatus
 from server.jobs.redis_store import RedisJobStore
 from server.jobs.runner import JobRunner
 from tests.jobs.test_redis_store import T0
-from tests.waiting import settle
+from tests.waiting import settle, settle_on
 
 LEASE = 2.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,8 +122,7 @@ async def test_a_job_lost_while_committing_fails_instead_of_running_again(here, 
     await worker.reached("j-lost", "written")
     worker.process.send_signal(signal.SIGKILL)
     worker.process.wait(10)
-    await asyncio.sleep(LEASE + 0.2)
-    assert await runner.take_over_lost() == 1
+    assert await settle_on(runner.take_over_lost, timeout=LEASE + 10) == 1  # once its lease ran out
     final = await store.get("j-lost")
     assert final is not None and final.status is JobStatus.FAILED
     lost_message = ErrorCode.INTERRUPTED.job_error("while_saving")
@@ -140,8 +138,7 @@ async def test_a_stalled_holder_whose_job_was_taken_over_writes_nothing(here, wo
     await running_probe(store, worker, "j-stall")
     worker.process.send_signal(signal.SIGSTOP)
     try:
-        await asyncio.sleep(LEASE + 0.2)
-        assert await runner.take_over_lost() == 1
+        assert await settle_on(runner.take_over_lost, timeout=LEASE + 10) == 1  # once its lease ran out
         # Read while the holder is still stopped: once resumed, it may claim attempt 2 at once.
         taken = await store.get("j-stall")
         assert taken is not None and (taken.status, taken.attempt) == (JobStatus.PENDING, 2)
