@@ -67,6 +67,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import secrets
 import sys
 import time
@@ -267,8 +268,9 @@ def _lease_ms(lease_until: float, now: float) -> int:
     """The lease the runner asked for as a duration (ms): the scripts add it to Redis's ``TIME``, so
     a lease is written and judged on one clock, whatever the hosts' clocks say. A lease that already
     ran out stays negative (it ended in the past): clamped to 0 it would end *now*, and a takeover
-    judged in the same millisecond would not see it as expired."""
-    return int((lease_until - now) * 1000)
+    judged in the same millisecond would not see it as expired. Rounded down, not toward zero: one that
+    ran out less than 1 ms ago is -1 ms, not 0 (``int()`` made it end *now* again)."""
+    return math.floor((lease_until - now) * 1000)
 
 
 def _held_bytes(job: Job) -> int:

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from server.config import StoreSettings
 from server.jobs.models import Job, JobStatus
-from server.jobs.redis_store import FINISHED_CACHE_BYTES, RedisJobStore, cancel_and_wait
+from server.jobs.redis_store import FINISHED_CACHE_BYTES, RedisJobStore, _lease_ms, cancel_and_wait
 from server.jobs.store import StoreUnavailable
 from tests.jobs.redis_server import RedisServer, require_redis_server
 from tests.jobs.test_redis_store import T0, new_job
@@ -254,3 +254,14 @@ async def test_closing_ends_a_subscription_loop_that_took_its_cancel_for_a_read_
     await asyncio.sleep(0)
     await cancel_and_wait(task)
     assert task.cancelled() and cancels == 2
+
+
+def test_a_lease_that_ran_out_under_a_millisecond_ago_still_ends_in_the_past():
+    """``int()`` rounds toward zero: a lease that ran out 0.4 ms ago became 0 ms, ending at the claim's
+    Redis millisecond, so a takeover judged in that millisecond did not see it expired, where the
+    memory store (``until < now``) does. Rounded down it ends 1 ms in the past; a live one keeps its
+    whole milliseconds."""
+    assert _lease_ms(100.0 - 0.0004, 100.0) == -1
+    assert _lease_ms(100.0 - 1.0, 100.0) == -1000
+    assert _lease_ms(100.0, 100.0) == 0
+    assert _lease_ms(130.0, 100.0) == 30_000
