@@ -446,11 +446,17 @@ class RedisJobStore(LocalSubscribers):
                                        f"{host_port(self.url)}") from None
 
     async def aclose(self) -> None:
-        """Stop the subscription and close the connection pool."""
-        for task in (self._listener, self._probe):
-            if task is not None:
-                await cancel_and_wait(task)
-        self._listener = self._probe = None
+        """Stop the subscription and close the connection pool.
+
+        The probe is read after the subscription has ended, not before: a call that times out while
+        it ends (a request in flight at shutdown, Redis stalled) starts a probe, which would otherwise
+        be left pinging a closed pool forever."""
+        while (task := self._listener or self._probe) is not None:
+            await cancel_and_wait(task)
+            if task is self._listener:
+                self._listener = None
+            if task is self._probe:
+                self._probe = None
         await self._redis.aclose()
         await self._redis.connection_pool.disconnect()
 

@@ -265,3 +265,26 @@ def test_a_lease_that_ran_out_under_a_millisecond_ago_still_ends_in_the_past():
     assert _lease_ms(100.0 - 1.0, 100.0) == -1000
     assert _lease_ms(100.0, 100.0) == 0
     assert _lease_ms(130.0, 100.0) == 30_000
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_closing_ends_a_probe_started_while_the_subscription_was_ending(redis_server, redis_prefix):
+    """``aclose`` read the probe before cancelling the subscription: a call that timed out meanwhile (a
+    request in flight at shutdown, Redis stalled) started a probe that nothing cancelled, pinging the
+    closed pool for ever ("Task was destroyed but it is pending")."""
+    store = RedisJobStore(redis_server.url, prefix=redis_prefix, ttl_seconds=60, max_jobs=100)
+    await store.start()
+    probes = []
+
+    async def subscription_ending_as_a_call_times_out():
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            store._stall()  # what a RedisTimeoutError in _call does
+            probes.append(store._probe)
+
+    await cancel_and_wait(store._listener)
+    store._listener = asyncio.ensure_future(subscription_ending_as_a_call_times_out())
+    await asyncio.sleep(0)
+    await store.aclose()
+    assert len(probes) == 1 and probes[0] is not None and probes[0].done()
