@@ -80,17 +80,21 @@ class PostgresServer:
             if done.returncode == 0:
                 self._started = True
                 return self
-            if self._started or not self._port_was_taken(logged):
+            if self._started or b"Address already in use" not in self._logged_since(logged):
                 break
             self.port = _free_port()
-        done.check_returncode()
-        return self
+        raise RuntimeError(f"pg_ctl start failed on 127.0.0.1:{self.port} (exit {done.returncode}): "
+                           f"{done.stderr.strip()[-1000:]}\n{self._logged_since(logged).decode(errors='replace')[-2000:]}")
 
-    def _port_was_taken(self, logged: int) -> bool:
-        """True when this start's log (what follows byte ``logged``) says the port was in use."""
-        with open(self.log_file, "rb") as log:
-            log.seek(logged)
-            return b"Address already in use" in log.read()
+    def _logged_since(self, logged: int) -> bytes:
+        """This start's server log (what follows byte ``logged``); empty when pg_ctl failed before the
+        postmaster wrote one (no cluster, say): that failure must be reported, not a missing log."""
+        try:
+            with open(self.log_file, "rb") as log:
+                log.seek(logged)
+                return log.read()
+        except FileNotFoundError:
+            return b""
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server now (``fast``: open sessions are cut; ``immediate``: no shutdown checkpoint)."""

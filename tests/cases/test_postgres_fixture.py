@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET = "tests/cases/test_repository.py::test_repository_persists_across_reopen[postgresql]"
 
@@ -47,3 +49,18 @@ def test_a_picked_port_taken_before_the_postmaster_binds_it_is_replaced(postgres
         assert late.port != postgres_server.port and late.psql("SELECT 1") == "1"
     finally:
         late.cleanup()
+
+
+def test_a_start_that_fails_for_another_reason_says_why():
+    """The port-taken check read the server log, which pg_ctl never wrote when it failed earlier (no
+    cluster here): a FileNotFoundError for ``server.log`` hid pg_ctl's own error."""
+    from tests import postgres
+
+    if not postgres.binaries_available():
+        pytest.skip(postgres.INSTALL_HINT)
+    never_initialised = postgres.PostgresServer()
+    try:
+        with pytest.raises(RuntimeError, match="pg_ctl start failed.*does not exist"):
+            never_initialised.start()
+    finally:
+        never_initialised.cleanup()
