@@ -83,19 +83,30 @@ class RedisServer:
         restart, or one given by the caller) is an error that says so.
         """
         for _ in range(5):
+            logged = os.path.getsize(self.log_file) if os.path.exists(self.log_file) else 0
             if self._start_once():
                 return self
-            if not self._own_port or self._started:  # clients know this port: a restart must come back on it
+            with open(self.log_file, "rb") as log:
+                log.seek(logged)
+                said = log.read().decode(errors="replace")
+            # Only a taken port moves: any other failure (bad binary, option, directory) is reported as it is.
+            if not self._own_port or self._started or "Address already in use" not in said:
                 break
             self.port = free_port()
-        raise RuntimeError(f"redis-server did not start on 127.0.0.1:{self.port} (port taken by another process?)")
+        raise RuntimeError(f"redis-server did not start on 127.0.0.1:{self.port}; it said: {said.strip()[-1500:]!r}")
+
+    @property
+    def log_file(self) -> str:
+        """What ``redis-server`` printed, every start appended."""
+        return os.path.join(self.directory, "redis-server.log")
 
     def _start_once(self) -> bool:
-        self.process = subprocess.Popen(  # noqa: S603  (our own argument list, no shell)
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always",
-             "--dir", self.directory, "--protected-mode", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603  (our own argument list, no shell)
+                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always",
+                 "--dir", self.directory, "--protected-mode", "no"],
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and self.process.poll() is None:
             if answering_pid(self.port) == self.process.pid:

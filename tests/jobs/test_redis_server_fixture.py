@@ -36,3 +36,19 @@ def test_a_port_that_must_stay_is_an_error_when_taken(occupant):
         assert answering_pid(occupant.port) == occupant.process.pid  # the occupant is left alone
     finally:
         fixed.cleanup()
+
+
+def test_a_server_that_fails_for_another_reason_is_reported_not_retried(tmp_path):
+    """Any exit was taken for a taken port: five ports were tried and the error guessed "port taken by
+    another process?", with redis-server's own words thrown away (its output went to /dev/null)."""
+    runs = tmp_path / "runs"
+    binary = tmp_path / "redis-server"
+    binary.write_text(f"#!/bin/sh\necho run >> {runs}\necho '*** FATAL CONFIG FILE ERROR: bad directive'\nexit 1\n")
+    binary.chmod(0o755)
+    broken = RedisServer(str(binary))
+    try:
+        with pytest.raises(RuntimeError, match="FATAL CONFIG FILE ERROR"):
+            broken.start()
+        assert runs.read_text().count("run") == 1
+    finally:
+        broken.cleanup()
