@@ -256,10 +256,17 @@ async def cancel_and_wait(task: asyncio.Task[Any], *, every: float = 0.1) -> Non
     which turns a cancel that lands as its timeout fires into a plain ``TimeoutError`` (both arrive as
     one ``CancelledError``), so a loop around ``get_message(timeout=...)`` goes on. ``aclose`` once
     waited on such a subscription forever (a CI teardown hung 120 s). The task's own exception, if
-    any, is retrieved and dropped: the task logs what matters itself."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=every)
+    any, is retrieved and dropped: the task logs what matters itself. (Also when this wait is itself
+    cancelled before the task ends: asyncio would log it as never retrieved.)"""
+    try:
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=every)
+    finally:
+        task.add_done_callback(_drop_exception)
+
+
+def _drop_exception(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import signal
 import time
@@ -288,3 +289,33 @@ async def test_closing_ends_a_probe_started_while_the_subscription_was_ending(re
     await asyncio.sleep(0)
     await store.aclose()
     assert len(probes) == 1 and probes[0] is not None and probes[0].done()
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_a_task_whose_cancel_and_wait_was_cancelled_leaves_no_unretrieved_exception():
+    """Cancelled itself (a shutdown timeout around ``aclose``), ``cancel_and_wait`` left the task's later
+    exception unretrieved, and asyncio logged "Task exception was never retrieved"."""
+    loop = asyncio.get_running_loop()
+    reported = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context["message"]))
+
+    async def shielded_cleanup():
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.sleep(0.3))
+            raise RuntimeError("cleanup failed") from None
+
+    try:
+        task = asyncio.ensure_future(shielded_cleanup())
+        await asyncio.sleep(0)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(cancel_and_wait(task), 0.05)
+        await asyncio.wait({task})
+        await asyncio.sleep(0)
+        del task
+        gc.collect()
+        assert not [message for message in reported if "never retrieved" in message], reported
+    finally:
+        loop.set_exception_handler(previous)
