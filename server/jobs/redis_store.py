@@ -428,6 +428,7 @@ class RedisJobStore(LocalSubscribers):
         self._stalled = False  # a command went unanswered: calls fail at once until a PING is answered
         self._deadlines = _Deadlines()  # of the calls in flight
         self._probe: asyncio.Task[None] | None = None
+        self._closed = False  # aclose() ran: a call that times out later starts no probe
         self.errors = 0  # store calls that failed for want of Redis (metrics)
         self.fanout = 0  # local subscriber calls made for changes heard on the subscription (metrics)
 
@@ -444,6 +445,7 @@ class RedisJobStore(LocalSubscribers):
         except (*_NOT_REACHABLE, RedisError) as error:
             raise StoreUnavailable(f"{self.source} ({masked_url(self.url)}): cannot reach Redis at "
                                    f"{host_port(self.url)}: {type(error).__name__}") from None
+        self._closed = self._stalled = False  # (a stall after an earlier aclose() started no probe to end it)
         if self._listener is None:
             self._listener = asyncio.get_running_loop().create_task(self._listen_forever())
             try:  # changes made once start() returns must reach this process's subscribers
@@ -457,7 +459,9 @@ class RedisJobStore(LocalSubscribers):
 
         The probe is read after the subscription has ended, not before: a call that times out while
         it ends (a request in flight at shutdown, Redis stalled) starts a probe, which would otherwise
-        be left pinging a closed pool forever."""
+        be left pinging a closed pool forever. A call that times out once the store is closed starts
+        none."""
+        self._closed = True
         while (task := self._listener or self._probe) is not None:
             await cancel_and_wait(task)
             if task is self._listener:
@@ -502,7 +506,8 @@ class RedisJobStore(LocalSubscribers):
         self._stalled = True
         log.warning("job store: Redis does not answer; failing calls until it does")
         self._deadlines.expire_all()
-        self._probe = asyncio.get_running_loop().create_task(self._probe_until_answered())
+        if not self._closed:  # closed: nothing would ever end the probe
+            self._probe = asyncio.get_running_loop().create_task(self._probe_until_answered())
 
     async def _probe_until_answered(self) -> None:
         while True:

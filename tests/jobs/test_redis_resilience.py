@@ -275,20 +275,43 @@ async def test_closing_ends_a_probe_started_while_the_subscription_was_ending(re
     closed pool for ever ("Task was destroyed but it is pending")."""
     store = RedisJobStore(redis_server.url, prefix=redis_prefix, ttl_seconds=60, max_jobs=100)
     await store.start()
-    probes = []
 
     async def subscription_ending_as_a_call_times_out():
         try:
             await asyncio.sleep(3600)
         finally:
             store._stall()  # what a RedisTimeoutError in _call does
-            probes.append(store._probe)
 
     await cancel_and_wait(store._listener)
     store._listener = asyncio.ensure_future(subscription_ending_as_a_call_times_out())
     await asyncio.sleep(0)
     await store.aclose()
-    assert len(probes) == 1 and probes[0] is not None and probes[0].done()
+    assert store.stalled and pending_probes() == []
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_a_call_that_times_out_after_closing_starts_no_probe(redis_server, redis_prefix):
+    """A request still in flight at shutdown whose call times out once the store is closed started a
+    probe that nothing would ever cancel; a store started again probes as before."""
+    store = RedisJobStore(redis_server.url, prefix=redis_prefix, ttl_seconds=60, max_jobs=100)
+    await store.start()
+    await store.aclose()
+    store._stall()  # what a RedisTimeoutError in _call does
+    assert store.stalled and pending_probes() == []
+    await store.start()
+    try:
+        assert not store.stalled
+        store._stall()
+        assert len(pending_probes()) == 1
+        await settle(lambda: not store.stalled)  # Redis answers: the probe ends the stall
+    finally:
+        await store.aclose()
+    assert pending_probes() == []
+
+
+def pending_probes() -> list[asyncio.Task]:
+    return [task for task in asyncio.all_tasks()
+            if not task.done() and "_probe_until_answered" in repr(task.get_coro())]
 
 
 @pytest.mark.gen_test(timeout=10)
