@@ -15,6 +15,7 @@ in ``repr``) and are refused by the code that reads them with messages naming th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -134,6 +135,8 @@ def seconds(minimum: float = 0.0, *, inclusive: bool = False) -> BeforeValidator
             value = float(raw)
         except ValueError:
             raise refuse(f"{name} must be a number of seconds, got {raw!r}") from None
+        if not math.isfinite(value):  # "nan" passed both bounds; "inf" (or 1e400) broke every Redis lease
+            raise refuse(f"{name} must be a finite number of seconds, got {raw!r}")
         if value < minimum or (value == minimum and not inclusive):
             raise refuse(f"{name} must be {'>=' if inclusive else '>'} {minimum:g}, got {raw}")
         return value

@@ -74,3 +74,12 @@ def test_settings_environment_llm_production_lists_every_missing_key():
     assert message.startswith("3 configuration problems:")
     assert "OPENAI_API_KEY is required in production: PROVIDER_CALL_ANALYSIS selects openai" in message
     assert "ANTHROPIC_API_KEY is required in production: PROVIDER_DOCUMENT_ANALYSIS_AGENT" in message
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "1e400"])
+def test_settings_environment_seconds_must_be_finite(raw):
+    """``nan`` passed both bounds and ``inf`` the lower one: JOB_LEASE_SECONDS=inf made every claim on
+    Redis fail (a lease is sent in whole ms: OverflowError) and, like nan, a memory-store lease that
+    never runs out, so a lost job was never taken over."""
+    with pytest.raises(ConfigError, match="JOB_LEASE_SECONDS must be a finite number of seconds"):
+        Settings.from_env({"JOB_LEASE_SECONDS": raw})
