@@ -25,6 +25,16 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, cases=dataclasses.replace(settings.cases, max_upload_bytes=32 * MB))
 
 
+@pytest.fixture(autouse=True)
+def own_temporary_directory(api, tmp_path, monkeypatch):
+    """The in-process server's temporary files go to this test's directory: in the shared /tmp, the
+    other xdist worker's uploads and extractions showed up as this test's leftovers (a CI failure).
+    (After ``api``: the session's PostgreSQL server, started on first use, must stay in /tmp.)"""
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+
+
 def leftover_uploads() -> set[str]:
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "upload-*")))
 
